@@ -1,0 +1,98 @@
+"""Tenant scoping for admin pages: a manager sees and edits only their organization's
+rows; a superuser (the platform operator) sees every organization."""
+
+from django.contrib import admin
+from django.core.exceptions import FieldDoesNotExist
+
+
+def _org_field(model) -> str | None:
+    try:
+        model._meta.get_field("organization")
+    except FieldDoesNotExist:
+        return None
+    return "organization"
+
+
+class OrganizationScopedAdmin(admin.ModelAdmin):
+    """Filters every queryset, choice list and new row by the user's organization."""
+
+    #: lookup from this model to its organization id
+    organization_lookup = "organization_id"
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if request.user.is_superuser:
+            return qs
+        return qs.filter(**{self.organization_lookup: request.user.organization_id})
+
+    def _scope_choices(self, request, queryset):
+        if request.user.is_superuser or queryset is None:
+            return queryset
+        if _org_field(queryset.model):
+            return queryset.filter(organization_id=request.user.organization_id)
+        return queryset
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if field is not None and hasattr(field, "queryset"):
+            field.queryset = self._scope_choices(request, field.queryset)
+        return field
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if field is not None and hasattr(field, "queryset"):
+            field.queryset = self._scope_choices(request, field.queryset)
+        return field
+
+    def get_exclude(self, request, obj=None):
+        exclude = list(super().get_exclude(request, obj) or [])
+        if not request.user.is_superuser and _org_field(self.model):
+            exclude.append("organization")
+        return exclude
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if request.user.is_superuser or not _org_field(self.model):
+            return fieldsets
+        return [
+            (name, {**opts, "fields": [f for f in opts["fields"] if f != "organization"]})
+            for name, opts in fieldsets
+        ]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change, **kwargs)
+        if request.user.is_superuser or not _org_field(self.model):
+            return form_class
+        organization_id = request.user.organization_id
+
+        class ScopedForm(form_class):
+            def __init__(self, *args, **kw):
+                super().__init__(*args, **kw)
+                if not self.instance.organization_id:
+                    self.instance.organization_id = organization_id
+
+            def _get_validation_exclusions(self):
+                # Validate "unique per organization" constraints on the form, not as a
+                # database error, although the organization is not a form field.
+                exclusions = super()._get_validation_exclusions()
+                exclusions.discard("organization")
+                return exclusions
+
+        return form_class if form_class is None else ScopedForm
+
+    def get_list_filter(self, request):
+        filters = super().get_list_filter(request)
+        if request.user.is_superuser:
+            return filters
+        return [f for f in filters if f != "organization"]
+
+    def get_list_display(self, request):
+        display = super().get_list_display(request)
+        if request.user.is_superuser:
+            return display
+        return [f for f in display if f != "organization"]
+
+    def save_model(self, request, obj, form, change):
+        if not change and not request.user.is_superuser and _org_field(type(obj)):
+            obj.organization_id = request.user.organization_id
+        super().save_model(request, obj, form, change)

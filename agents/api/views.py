@@ -1,0 +1,79 @@
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from agents.api.serializers import (
+    CallerSerializer,
+    TokenCreateSerializer,
+    TokenSerializer,
+)
+from agents.models import AgentToken
+from agents.principals import ApiKeyPrincipal
+from agents.services import agent_token_create, agent_token_revoke
+
+
+class WhoAmIView(APIView):
+    """The caller as the API sees it (agent or API key), for clients to check their login."""
+
+    @extend_schema(responses=CallerSerializer)
+    def get(self, request):
+        user = request.user
+        if isinstance(user, ApiKeyPrincipal):
+            data = {
+                "kind": "api_key",
+                "organization": user.organization.slug,
+                "role": user.role,
+                "agent": None,
+                "api_key": user.api_key.name,
+            }
+        else:
+            data = {
+                "kind": "agent",
+                "organization": user.organization.slug,
+                "role": user.role,
+                "agent": user,
+                "api_key": None,
+            }
+        return Response(CallerSerializer(data).data)
+
+
+class AuthTokenView(APIView):
+    """POST {email, password} -> {token}; DELETE revokes the token sent with the request."""
+
+    throttle_scope = "auth"
+
+    def get_permissions(self):
+        return [AllowAny()] if self.request.method == "POST" else super().get_permissions()
+
+    def get_throttles(self):
+        return [ScopedRateThrottle()] if self.request.method == "POST" else []
+
+    def get_authenticators(self):
+        # Logging in must work with a stale session cookie and no CSRF token.
+        if self.request.method == "POST":
+            return []
+        return super().get_authenticators()
+
+    @extend_schema(request=TokenCreateSerializer, responses={201: TokenSerializer}, auth=[])
+    def post(self, request):
+        body = TokenCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        agent = authenticate(
+            request, email=body.validated_data["email"], password=body.validated_data["password"]
+        )
+        if agent is None or agent.organization_id is None:
+            raise AuthenticationFailed("Wrong email or password.")
+        _, raw = agent_token_create(agent=agent, name="api login")
+        return Response({"token": raw}, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request):
+        if not isinstance(request.auth, AgentToken):
+            raise NotAuthenticated("Send the token to revoke as 'Authorization: Token <token>'.")
+        agent_token_revoke(token=request.auth)
+        return Response(status=status.HTTP_204_NO_CONTENT)

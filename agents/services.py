@@ -1,0 +1,101 @@
+"""Every write to agents, organizations and credentials."""
+
+from django.contrib.auth.models import Group
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from agents import roles
+from agents.exceptions import Conflict, DomainError
+from agents.keys import key_display_prefix, key_generate, key_hash
+from agents.models import Agent, AgentToken, ApiKey, Organization
+
+
+def agent_role_sync(*, agent: Agent) -> None:
+    """Make the agent's role group its only role group (custom groups are kept)."""
+    role_groups = Group.objects.filter(name__in=roles.GROUP_NAMES.values())
+    agent.groups.remove(*[g for g in role_groups if g.name != roles.role_group_name(agent.role)])
+    group = next((g for g in role_groups if g.name == roles.role_group_name(agent.role)), None)
+    if group is None:  # the data migration creates them; recreate if someone deleted one
+        group, _ = Group.objects.get_or_create(name=roles.role_group_name(agent.role))
+    agent.groups.add(group)
+
+
+@transaction.atomic
+def agent_create(
+    *,
+    organization: Organization | None,
+    email: str,
+    password: str | None,
+    name: str = "",
+    role: str = roles.AGENT,
+    actor: Agent | None,
+    **fields,
+) -> Agent:
+    """Create an agent with a usable password (or none) and put it in its role's group."""
+    if role not in roles.ROLE_RANK:
+        raise DomainError(f"Unknown role {role!r}; use one of {sorted(roles.ROLE_RANK)}.")
+    email = email.strip().lower()
+    if Agent.objects.filter(email__iexact=email).exists():
+        raise Conflict(f"An agent with email {email} already exists.", field="email")
+    agent = Agent(organization=organization, email=email, name=name, role=role, **fields)
+    agent.set_password(password)
+    agent._history_user = actor
+    try:
+        agent.save()
+    except IntegrityError as exc:
+        raise Conflict(f"Could not create agent {email}: {exc}") from exc
+    agent_role_sync(agent=agent)
+    return agent
+
+
+@transaction.atomic
+def api_key_create(
+    *, organization: Organization, name: str, role: str = roles.AGENT, actor: Agent | None
+) -> tuple[ApiKey, str]:
+    """Create an API key; returns the row and the raw key, which is never stored."""
+    if role not in (roles.AGENT, roles.MANAGER):
+        raise DomainError("An API key's role is 'agent' or 'manager'.", field="role")
+    if not name.strip():
+        raise DomainError("An API key needs a name.", field="name")
+    raw = key_generate("qsk")
+    key = ApiKey.objects.create(
+        organization=organization,
+        name=name.strip(),
+        role=role,
+        prefix=key_display_prefix(raw),
+        key_hash=key_hash(raw),
+        created_by=actor,
+    )
+    return key, raw
+
+
+def api_key_revoke(*, api_key: ApiKey, actor: Agent | None) -> ApiKey:
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+    return api_key
+
+
+def agent_token_create(*, agent: Agent, name: str = "") -> tuple[AgentToken, str]:
+    """Issue a personal token; returns the row and the raw token, shown once."""
+    raw = key_generate("qat")
+    token = AgentToken.objects.create(
+        agent=agent, name=name, prefix=key_display_prefix(raw), key_hash=key_hash(raw)
+    )
+    return token, raw
+
+
+def agent_token_revoke(*, token: AgentToken) -> AgentToken:
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token
+
+
+def credential_touch(*, credential: ApiKey | AgentToken) -> None:
+    """Record use at most every five minutes, so authentication rarely costs a write."""
+    now = timezone.now()
+    last = credential.last_used_at
+    if last is None or (now - last).total_seconds() > 300:
+        type(credential).objects.filter(pk=credential.pk).update(last_used_at=now)
+        credential.last_used_at = now

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class IntegrationsConfig(AppConfig):
+    """Gorgias, Zendesk, email/SMS/chat connectors and webhooks."""
+
+    name = "integrations"
+    verbose_name = "Integrations"

@@ -1,0 +1,22 @@
+from django.apps import AppConfig
+
+
+class RulesConfig(AppConfig):
+    """The smart score and prioritization rules (and later automations)."""
+
+    name = "rules"
+    verbose_name = "Rules & prioritization"
+
+    def ready(self):
+        from rules.handlers import on_ticket_changed
+        from tickets.events import register
+
+        # Every kind of ticket change can move the score (priority, status, a new message).
+        for kind in (
+            "ticket.created",
+            "ticket.updated",
+            "ticket.status_changed",
+            "ticket.assigned",
+            "message.created",
+        ):
+            register(kind, on_ticket_changed)

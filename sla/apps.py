@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class SlaConfig(AppConfig):
+    """SLA policies, business calendars, clocks and escalation (issue #6)."""
+
+    name = "sla"
+    verbose_name = "SLA"

@@ -1,0 +1,521 @@
+"""The manager's admin for tickets: the changelist is the team's inbox, the ticket page
+shows the conversation (internal notes set apart), the timeline of events and the
+history. Every workflow change made here goes through tickets.services, so it is
+recorded exactly like a change made through the API."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count
+from django.utils.html import format_html, format_html_join
+from simple_history.admin import SimpleHistoryAdmin
+
+from agents.admin_scoping import OrganizationScopedAdmin
+from agents.exceptions import DomainError
+from agents.models import Agent, Team
+from tickets import lifecycle
+from tickets.models import Customer, Message, Priority, Tag, Ticket, TicketEvent
+from tickets.services import (
+    message_add,
+    note_add,
+    ticket_assign,
+    ticket_create,
+    ticket_transition,
+    ticket_update,
+)
+
+STATUS_COLOURS = {
+    lifecycle.OPEN: "#d9480f",
+    lifecycle.IN_PROGRESS: "#1971c2",
+    lifecycle.PENDING: "#868e96",
+    lifecycle.RESOLVED: "#2b8a3e",
+    lifecycle.CLOSED: "#495057",
+}
+PRIORITY_COLOURS = {"urgent": "#c92a2a", "high": "#e8590c", "normal": "#495057", "low": "#868e96"}
+
+
+def _badge(text: str, colour: str):
+    return format_html(
+        '<span style="background:{};color:#fff;padding:1px 7px;border-radius:9px;'
+        'font-size:11px;white-space:nowrap">{}</span>',
+        colour,
+        text,
+    )
+
+
+@admin.register(Customer)
+class CustomerAdmin(OrganizationScopedAdmin):
+    list_display = [
+        "__str__",
+        "email",
+        "external_id",
+        "tier",
+        "ticket_count",
+        "organization",
+        "created_at",
+    ]
+    list_filter = ["tier", "organization"]
+    search_fields = ["name", "email", "external_id", "phone"]
+    readonly_fields = ["created_at", "updated_at"]
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(ticket_count=Count("tickets"))
+
+    @admin.display(description="Tickets", ordering="ticket_count")
+    def ticket_count(self, obj):
+        return obj.ticket_count
+
+
+@admin.register(Tag)
+class TagAdmin(OrganizationScopedAdmin):
+    list_display = ["name", "organization"]
+    list_filter = ["organization"]
+    search_fields = ["name"]
+
+
+class AssigneeFilter(admin.SimpleListFilter):
+    """Assignee choices from the manager's own organization (not a scan of tickets)."""
+
+    title = "assignee"
+    parameter_name = "assignee"
+
+    def lookups(self, request, model_admin):
+        agents = Agent.objects.filter(is_active=True)
+        if not request.user.is_superuser:
+            agents = agents.filter(organization_id=request.user.organization_id)
+        return [("me", "Me"), ("none", "Unassigned")] + [
+            (str(a.pk), str(a)) for a in agents.order_by("name", "email")[:200]
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "me":
+            return queryset.filter(assignee_id=request.user.pk)
+        if value == "none":
+            return queryset.filter(assignee__isnull=True)
+        if value:
+            return queryset.filter(assignee_id=value)
+        return queryset
+
+
+class TeamFilter(admin.SimpleListFilter):
+    title = "team"
+    parameter_name = "team"
+
+    def lookups(self, request, model_admin):
+        teams = Team.objects.all()
+        if not request.user.is_superuser:
+            teams = teams.filter(organization_id=request.user.organization_id)
+        return [(str(t.pk), t.name) for t in teams.order_by("name")[:200]]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(team_id=self.value()) if self.value() else queryset
+
+
+class ActiveFilter(admin.SimpleListFilter):
+    title = "queue"
+    parameter_name = "queue"
+
+    def lookups(self, request, model_admin):
+        return [("active", "Needs work (open, in progress, pending)"), ("done", "Done")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "active":
+            return queryset.filter(status__in=lifecycle.ACTIVE_STATUSES)
+        if self.value() == "done":
+            return queryset.filter(status__in=lifecycle.DONE_STATUSES)
+        return queryset
+
+
+class ConversationInline(admin.StackedInline):
+    """The conversation, read-only, customer and agent messages and internal notes set
+    apart (yellow). New replies and notes are written with the fields above it."""
+
+    model = Message
+    template = "admin/tickets/ticket/conversation_inline.html"
+    fields = ["content"]
+    readonly_fields = ["content"]
+    extra = 0
+    can_delete = False
+    verbose_name = "message"
+    verbose_name_plural = "Conversation"
+    ordering = ["created_at", "id"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("author_agent")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class TicketAdminForm(forms.ModelForm):
+    initial_message = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        help_text="The customer's first message.",
+    )
+    reply = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "Write a reply or a note…"}),
+        required=False,
+    )
+    reply_is_internal_note = forms.BooleanField(
+        required=False,
+        label="Internal note",
+        help_text="Visible to the team only; never sent to the customer.",
+    )
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "subject",
+            "customer",
+            "channel",
+            "status",
+            "priority",
+            "assignee",
+            "team",
+            "tags",
+        ]
+
+    def clean_status(self):
+        status = self.cleaned_data.get("status")
+        if self.instance.pk and status and status != self.instance.status:
+            try:
+                lifecycle.transition_check(self.instance.status, status)
+            except DomainError as exc:
+                raise forms.ValidationError(exc.detail) from exc
+        return status
+
+
+@admin.register(Ticket)
+class TicketAdmin(OrganizationScopedAdmin, SimpleHistoryAdmin):
+    form = TicketAdminForm
+    list_display = [
+        "subject",
+        "customer",
+        "status_badge",
+        "priority_badge",
+        "channel",
+        "assignee",
+        "smart_score",
+        "updated_at",
+        "organization",
+    ]
+    list_display_links = ["subject"]
+    list_filter = [
+        ActiveFilter,
+        "status",
+        "priority",
+        "channel",
+        AssigneeFilter,
+        TeamFilter,
+        "organization",
+    ]
+    search_fields = ["subject", "customer__email", "customer__name", "customer__external_id"]
+    date_hierarchy = "created_at"
+    autocomplete_fields = ["customer", "assignee", "team"]
+    list_select_related = ["customer", "assignee"]
+    ordering = ["-created_at"]
+    list_per_page = 50
+    show_full_result_count = False
+    inlines = [ConversationInline]
+    actions = [
+        "assign_to_me",
+        "set_priority_urgent",
+        "set_priority_high",
+        "set_priority_normal",
+        "set_priority_low",
+        "close_tickets",
+    ]
+    readonly_fields = [
+        "score_breakdown_table",
+        "smart_score",
+        "escalation_level",
+        "message_count",
+        "first_response_at",
+        "resolved_at",
+        "closed_at",
+        "last_message_at",
+        "source",
+        "external_id",
+        "created_at",
+        "updated_at",
+        "timeline",
+    ]
+    filter_horizontal = ["tags"]
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return [
+                (
+                    None,
+                    {
+                        "fields": [
+                            "subject",
+                            "customer",
+                            "channel",
+                            "priority",
+                            "assignee",
+                            "team",
+                            "tags",
+                            "initial_message",
+                        ]
+                    },
+                )
+            ]
+        fieldsets = [
+            (
+                None,
+                {
+                    "fields": [
+                        "subject",
+                        "customer",
+                        "channel",
+                        "status",
+                        "priority",
+                        "assignee",
+                        "team",
+                        "tags",
+                    ]
+                },
+            ),
+            ("Reply", {"fields": ["reply", "reply_is_internal_note"]}),
+            ("Score", {"fields": ["smart_score", "score_breakdown_table", "escalation_level"]}),
+            (
+                "Dates",
+                {
+                    "classes": ["collapse"],
+                    "fields": [
+                        "created_at",
+                        "updated_at",
+                        "first_response_at",
+                        "last_message_at",
+                        "resolved_at",
+                        "closed_at",
+                        "message_count",
+                        "source",
+                        "external_id",
+                    ],
+                },
+            ),
+            ("Timeline", {"fields": ["timeline"]}),
+        ]
+        return fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            fields += ["customer", "channel"]  # fixed once a conversation exists
+        return fields
+
+    # --- columns ---------------------------------------------------------------------
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, obj):
+        return _badge(obj.get_status_display(), STATUS_COLOURS.get(obj.status, "#495057"))
+
+    @admin.display(description="Priority", ordering="priority")
+    def priority_badge(self, obj):
+        return _badge(obj.get_priority_display(), PRIORITY_COLOURS.get(obj.priority, "#495057"))
+
+    @admin.display(description="Score breakdown")
+    def score_breakdown_table(self, obj):
+        components = (obj.score_breakdown or {}).get("components") or []
+        if not components:
+            return (obj.score_breakdown or {}).get("reason", "—")
+        return format_html(
+            "<table><tr><th>component</th><th>points</th><th>why</th></tr>{}</table>",
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                ((c.get("name"), c.get("points"), c.get("reason", "")) for c in components),
+            ),
+        )
+
+    @admin.display(description="Events (newest first)")
+    def timeline(self, obj):
+        events = obj.events.select_related("actor").order_by("-created_at", "-id")[:100]
+        rows = [
+            (
+                e.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                e.kind,
+                e.actor_label or (e.actor.email if e.actor else "system"),
+                _event_summary(e),
+            )
+            for e in events
+        ]
+        if not rows:
+            return "—"
+        return format_html(
+            '<table class="ticket-timeline"><tr><th>when (UTC)</th><th>event</th><th>by</th>'
+            "<th>what</th></tr>{}</table>",
+            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
+        )
+
+    # --- saving through the services -------------------------------------------------
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        actor = request.user
+        try:
+            if not change:
+                created = ticket_create(
+                    organization=data["customer"].organization,
+                    customer=data["customer"],
+                    subject=data["subject"],
+                    channel=data["channel"],
+                    priority=data["priority"],
+                    initial_message=data.get("initial_message", ""),
+                    tags=[t.name for t in data.get("tags") or []],
+                    assignee=data.get("assignee"),
+                    team=data.get("team"),
+                    actor=actor,
+                )
+                obj.pk = created.pk
+                obj._state.adding = False
+                return
+            original = Ticket.objects.get(pk=obj.pk)
+            ticket_update(
+                ticket=original,
+                subject=data["subject"],
+                priority=data["priority"],
+                tags=[t.name for t in data.get("tags") or []],
+                actor=actor,
+                reason="changed in admin",
+            )
+            if (original.assignee_id, original.team_id) != (
+                getattr(data.get("assignee"), "pk", None),
+                getattr(data.get("team"), "pk", None),
+            ):
+                ticket_assign(
+                    ticket=original,
+                    assignee=data.get("assignee"),
+                    team=data.get("team"),
+                    actor=actor,
+                    reason="changed in admin",
+                )
+            if data["status"] != original.status:
+                ticket_transition(
+                    ticket=original,
+                    to_status=data["status"],
+                    actor=actor,
+                    reason="changed in admin",
+                )
+            reply = (data.get("reply") or "").strip()
+            if reply and data.get("reply_is_internal_note"):
+                note_add(ticket=original, content=reply, author_agent=actor, actor=actor)
+            elif reply:
+                message_add(
+                    ticket=original, content=reply, from_agent=True, author_agent=actor, actor=actor
+                )
+        except DomainError as exc:
+            messages.error(request, exc.detail)
+
+    def save_related(self, request, form, formsets, change):
+        # Tags were written by the services in save_model (recorded, with an event).
+        pass
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        initial.setdefault("priority", Priority.NORMAL)
+        return initial
+
+    # --- actions ---------------------------------------------------------------------
+    def _each(self, request, queryset, verb, change):
+        done, failed = 0, []
+        for ticket in queryset.order_by("pk"):
+            try:
+                change(ticket)
+                done += 1
+            except DomainError as exc:
+                failed.append(f"{ticket.subject}: {exc.detail}")
+        if done:
+            self.message_user(request, f"{verb} {done} ticket(s).", messages.SUCCESS)
+        for failure in failed[:10]:
+            self.message_user(request, failure, messages.WARNING)
+
+    @admin.action(description="Assign to me", permissions=["change"])
+    def assign_to_me(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            "Assigned to you",
+            lambda t: ticket_assign(
+                ticket=t, assignee=request.user, actor=request.user, reason="assign to me (admin)"
+            ),
+        )
+
+    def _set_priority(self, request, queryset, priority):
+        self._each(
+            request,
+            queryset,
+            f"Set priority {priority} on",
+            lambda t: ticket_update(
+                ticket=t, priority=priority, actor=request.user, reason="bulk priority (admin)"
+            ),
+        )
+
+    @admin.action(description="Set priority: urgent", permissions=["change"])
+    def set_priority_urgent(self, request, queryset):
+        self._set_priority(request, queryset, Priority.URGENT)
+
+    @admin.action(description="Set priority: high", permissions=["change"])
+    def set_priority_high(self, request, queryset):
+        self._set_priority(request, queryset, Priority.HIGH)
+
+    @admin.action(description="Set priority: normal", permissions=["change"])
+    def set_priority_normal(self, request, queryset):
+        self._set_priority(request, queryset, Priority.NORMAL)
+
+    @admin.action(description="Set priority: low", permissions=["change"])
+    def set_priority_low(self, request, queryset):
+        self._set_priority(request, queryset, Priority.LOW)
+
+    @admin.action(description="Close", permissions=["change"])
+    def close_tickets(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            "Closed",
+            lambda t: ticket_transition(
+                ticket=t, to_status=lifecycle.CLOSED, actor=request.user, reason="closed (admin)"
+            ),
+        )
+
+
+def _event_summary(event: TicketEvent) -> str:
+    p = event.payload or {}
+    if event.kind == "ticket.status_changed":
+        return f"{p.get('from')} → {p.get('to')}" + (f" ({p['reason']})" if p.get("reason") else "")
+    if event.kind == "ticket.updated":
+        return "; ".join(
+            f"{k}: {v.get('from')} → {v.get('to')}" for k, v in p.items() if isinstance(v, dict)
+        )
+    if event.kind == "ticket.assigned":
+        return f"assignee {p.get('from') or '—'} → {p.get('to') or '—'}"
+    if event.kind == "message.created":
+        return "agent reply" if p.get("from_agent") else "customer message"
+    if event.kind == "ticket.created":
+        return p.get("subject", "")
+    return ""
+
+
+@admin.register(TicketEvent)
+class TicketEventAdmin(OrganizationScopedAdmin):
+    """The event log / outbox, read-only: what happened, and whether follow-up ran."""
+
+    list_display = ["id", "kind", "ticket", "actor_label", "created_at", "handled_at", "attempts"]
+    list_filter = ["kind", ("handled_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["ticket"]
+    search_fields = ["ticket__subject", "kind"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,319 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from agents.models import Organization, Team
+from tickets import lifecycle
+
+
+class Priority(models.TextChoices):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email"
+    SMS = "sms"
+    CHAT = "chat"
+    PHONE = "phone"
+    FORM = "form"
+
+
+class CustomerTier(models.TextChoices):
+    STANDARD = "standard"
+    PREMIUM = "premium"
+    VIP = "vip"
+
+
+class Customer(models.Model):
+    """Someone who writes to support. `external_id` is the commerce platform's id (the API's
+    `customer_id`, e.g. a Shopify customer id), unique per organization when known."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="customers"
+    )
+    external_id = models.CharField(
+        max_length=128, blank=True, help_text="The commerce platform's id (API: customer_id)."
+    )
+    name = models.CharField(max_length=200, blank=True)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    tier = models.CharField(max_length=16, choices=CustomerTier.choices, default="standard")
+    external_refs = models.JSONField(
+        default=dict, blank=True, help_text='Ids in other systems, e.g. {"zendesk": "123"}.'
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "email"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "external_id"],
+                condition=~Q(external_id=""),
+                name="customer_external_id_unique_per_org",
+            ),
+            models.CheckConstraint(
+                condition=Q(tier__in=["standard", "premium", "vip"]), name="customer_tier_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "email"], name="customer_org_email_idx")]
+
+    def __str__(self) -> str:
+        return self.name or self.email or self.external_id or str(self.id)
+
+
+class Tag(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="tag_name_unique_per_org")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Ticket(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="tickets")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="tickets")
+    subject = models.CharField(max_length=500)
+    status = models.CharField(
+        max_length=16, choices=lifecycle.STATUS_CHOICES, default=lifecycle.OPEN
+    )
+    priority = models.CharField(max_length=16, choices=Priority.choices, default=Priority.NORMAL)
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.EMAIL)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_tickets",
+    )
+    team = models.ForeignKey(
+        Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="tickets"
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="tickets")
+
+    smart_score = models.FloatField(default=0.0)
+    score_breakdown = models.JSONField(default=dict, blank=True)
+    escalation_level = models.PositiveSmallIntegerField(default=0)
+
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+
+    # Denormalised from the conversation so the inbox never touches the messages table.
+    message_count = models.PositiveIntegerField(default=0)
+    last_message_at = models.DateTimeField(null=True, blank=True)
+    last_message_preview = models.CharField(max_length=280, blank=True)
+    last_message_from_agent = models.BooleanField(null=True, blank=True)
+
+    source = models.CharField(
+        max_length=32, default="native", help_text="Where the ticket came from (native, zendesk…)."
+    )
+    external_id = models.CharField(max_length=128, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(
+        # Scores change every few minutes by themselves; their history is the breakdown.
+        excluded_fields=["smart_score", "score_breakdown", "updated_at"],
+        m2m_fields=[tags],
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=lifecycle.STATUSES), name="ticket_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(priority__in=Priority.values), name="ticket_priority_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__in=Channel.values), name="ticket_channel_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=lifecycle.CLOSED) | Q(closed_at__isnull=False),
+                name="ticket_closed_has_closed_at",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=lifecycle.RESOLVED) | Q(resolved_at__isnull=False),
+                name="ticket_resolved_has_resolved_at",
+            ),
+            models.CheckConstraint(condition=~Q(subject=""), name="ticket_subject_not_empty"),
+            models.UniqueConstraint(
+                fields=["organization", "source", "external_id"],
+                condition=~Q(external_id=""),
+                name="ticket_external_id_unique_per_source",
+            ),
+        ]
+        indexes = [
+            # The open queue ranked by smart score (partial: active tickets only).
+            models.Index(
+                fields=["organization", "-smart_score"],
+                condition=Q(status__in=lifecycle.ACTIVE_STATUSES),
+                name="ticket_open_queue_idx",
+            ),
+            # An agent's queue.
+            models.Index(
+                fields=["assignee", "status", "-smart_score"], name="ticket_assignee_queue_idx"
+            ),
+            # A customer's tickets, newest first.
+            models.Index(fields=["customer", "-created_at"], name="ticket_customer_idx"),
+            # Default inbox order, and the change feed (updated_after + sort=updated_at).
+            models.Index(fields=["organization", "-created_at"], name="ticket_org_created_idx"),
+            models.Index(fields=["organization", "updated_at"], name="ticket_org_updated_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in lifecycle.ACTIVE_STATUSES
+
+
+class Message(models.Model):
+    """One message of a conversation, or an internal note (`is_internal`)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="messages"
+    )
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    content = models.TextField()
+    from_agent = models.BooleanField(default=False)
+    is_internal = models.BooleanField(
+        default=False, help_text="An internal note: never sent to the customer."
+    )
+    sent_to_customer = models.BooleanField(default=False)
+    author_name = models.CharField(max_length=200, blank=True)
+    author_email = models.EmailField(blank=True)
+    author_agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="messages",
+    )
+    author_label = models.CharField(
+        max_length=100, blank=True, help_text="A client's free author label (notes' author_id)."
+    )
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.EMAIL)
+    external_id = models.CharField(max_length=128, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(content=""), name="message_content_not_empty"),
+            # Only the team writes internal notes.
+            models.CheckConstraint(
+                condition=Q(is_internal=False) | Q(from_agent=True),
+                name="message_internal_is_from_agent",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_internal=False) | Q(sent_to_customer=False),
+                name="message_internal_never_sent",
+            ),
+        ]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="message_ticket_time_idx")]
+
+    def __str__(self) -> str:
+        kind = "note" if self.is_internal else ("agent" if self.from_agent else "customer")
+        return f"{kind}: {self.content[:60]}"
+
+
+class Assignment(models.Model):
+    """Who a ticket moved from and to, by whom and why (the transfer history)."""
+
+    id = models.BigAutoField(primary_key=True)
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="assignments")
+    from_agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    to_agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    from_team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, related_name="+")
+    to_team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, related_name="+")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["ticket", "-created_at"], name="assignment_ticket_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.from_agent_id or '-'} -> {self.to_agent_id or '-'} ({self.reason})"
+
+
+class TicketEvent(models.Model):
+    """An append-only domain event, written in the same transaction as the change.
+
+    It is also the outbox: `handled_at` is set once every registered handler has run
+    (tickets/events.py); rows left unhandled are re-dispatched periodically.
+    """
+
+    class Kind(models.TextChoices):
+        TICKET_CREATED = "ticket.created"
+        TICKET_UPDATED = "ticket.updated"
+        TICKET_STATUS_CHANGED = "ticket.status_changed"
+        TICKET_ASSIGNED = "ticket.assigned"
+        MESSAGE_CREATED = "message.created"
+        NOTE_CREATED = "note.created"
+
+    id = models.BigAutoField(primary_key=True)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="ticket_events"
+    )
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=64)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200, blank=True)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Outbox bookkeeping (the only fields that ever change).
+    handled_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["ticket", "-created_at"], name="event_ticket_time_idx"),
+            models.Index(
+                fields=["id"], condition=Q(handled_at__isnull=True), name="event_unhandled_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.id}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            update_fields = set(kwargs.get("update_fields") or ())
+            if not update_fields or not update_fields <= {"handled_at", "attempts", "last_error"}:
+                raise ValueError("Ticket events are append-only.")
+        super().save(*args, **kwargs)
