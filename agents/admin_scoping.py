@@ -59,8 +59,8 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
             for name, opts in fieldsets
         ]
 
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form_class = super().get_form(request, obj, change, **kwargs)
+    def get_form(self, request, obj=None, **kwargs):
+        form_class = super().get_form(request, obj, **kwargs)
         if request.user.is_superuser or not _org_field(self.model):
             return form_class
         organization_id = request.user.organization_id

@@ -5,3 +5,6 @@ class AgentsConfig(AppConfig):
     name = "agents"
     verbose_name = "Team & agents"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from agents import schema  # noqa: F401  (registers the OpenAPI auth extension)

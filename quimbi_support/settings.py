@@ -231,7 +231,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "rules.smart_score_refresh": {
         "task": "rules.smart_score_refresh",
-        "schedule": env.float("SCORE_REFRESH_SECONDS", default=300.0),
+        "schedule": env.float("SCORE_REFRESH_SECONDS", default=60.0),
     },
 }
 

@@ -413,8 +413,10 @@ class TicketAdmin(OrganizationScopedAdmin, SimpleHistoryAdmin):
             messages.error(request, exc.detail)
 
     def save_related(self, request, form, formsets, change):
-        # Tags were written by the services in save_model (recorded, with an event).
-        pass
+        # Tags were written by the services in save_model (recorded, with an event), so
+        # the form's own m2m save is skipped; the read-only conversation saves nothing.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)

@@ -12,6 +12,7 @@ from agents.api.serializers import (
     TokenCreateSerializer,
     TokenSerializer,
 )
+from agents.authentication import AgentTokenAuthentication
 from agents.models import AgentToken
 from agents.principals import ApiKeyPrincipal
 from agents.services import agent_token_create, agent_token_revoke
@@ -47,16 +48,21 @@ class AuthTokenView(APIView):
 
     throttle_scope = "auth"
 
+    def _is_login(self) -> bool:
+        # request is None while drf-spectacular inspects the view
+        return getattr(self.request, "method", None) == "POST"
+
     def get_permissions(self):
-        return [AllowAny()] if self.request.method == "POST" else super().get_permissions()
+        return [AllowAny()] if self._is_login() else super().get_permissions()
 
     def get_throttles(self):
-        return [ScopedRateThrottle()] if self.request.method == "POST" else []
+        return [ScopedRateThrottle()] if self._is_login() else []
 
     def get_authenticators(self):
-        # Logging in must work with a stale session cookie and no CSRF token.
-        if self.request.method == "POST":
-            return []
+        # Logging in must work with a stale session cookie and no CSRF token; the token
+        # authenticator stays so that a failed login answers 401 with WWW-Authenticate.
+        if self._is_login():
+            return [AgentTokenAuthentication()]
         return super().get_authenticators()
 
     @extend_schema(request=TokenCreateSerializer, responses={201: TokenSerializer}, auth=[])
