@@ -343,9 +343,12 @@ def ticket_assign(
         by=actor,
         reason=reason,
     )
+    previous = ticket.assignee
     payload = {
         "from": str(ticket.assignee_id) if ticket.assignee_id else None,
+        "from_name": str(previous) if previous else None,
         "to": str(assignee.pk) if assignee else None,
+        "to_name": str(assignee) if assignee else None,
         "from_team": str(ticket.team_id) if ticket.team_id else None,
         "to_team": str(new_team.pk) if new_team else None,
         "reason": reason,
