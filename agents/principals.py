@@ -46,3 +46,10 @@ class ApiKeyPrincipal:
 
     def __str__(self) -> str:
         return self.label
+
+
+def caller_actor(user) -> tuple:
+    """(actor, actor_label) for services: the Agent, or None plus the API key's label."""
+    if isinstance(user, ApiKeyPrincipal):
+        return None, user.label
+    return user, ""

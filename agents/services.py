@@ -99,3 +99,21 @@ def credential_touch(*, credential: ApiKey | AgentToken) -> None:
     if last is None or (now - last).total_seconds() > 300:
         type(credential).objects.filter(pk=credential.pk).update(last_used_at=now)
         credential.last_used_at = now
+
+
+@transaction.atomic
+def agent_availability_set(*, agent: Agent, availability: str, actor: Agent | None) -> Agent:
+    """Set whether the agent takes work now (available, away, offline)."""
+    if availability not in Agent.Availability.values:
+        raise DomainError(
+            f"Unknown availability {availability!r}; allowed values: "
+            f"{', '.join(Agent.Availability.values)}.",
+            field="availability",
+        )
+    agent = Agent.objects.select_for_update().get(pk=agent.pk)
+    if agent.availability != availability:
+        agent.availability = availability
+        agent._history_user = actor
+        agent._change_reason = "availability"
+        agent.save(update_fields=["availability"])
+    return agent

@@ -4,7 +4,7 @@ Errors are always JSON with a `detail` string; validation errors also carry the
 per-field messages (`{"detail": "...", "errors": {"field": ["..."]}}`).
 """
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.urls import include, path
@@ -25,7 +25,42 @@ def _first_message(errors) -> str:
     return str(errors)
 
 
+ERROR_CODES = {
+    400: "VALIDATION_ERROR",
+    401: "INVALID_API_KEY",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    406: "NOT_ACCEPTABLE",
+    409: "CONFLICT",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "RATE_LIMIT_EXCEEDED",
+}
+
+
+def _with_error_block(response: Response) -> Response:
+    """Errors carry `detail` (what the frontend shows) and the frontend schema's
+    `error: {code, message, details}` block."""
+    data = response.data
+    data["error"] = {
+        "code": ERROR_CODES.get(response.status_code, "ERROR"),
+        "message": data.get("detail", ""),
+        "details": data.get("errors") or {},
+    }
+    return response
+
+
 def exception_handler(exc, context):
+    response = _exception_response(exc, context)
+    return _with_error_block(response) if response is not None else None
+
+
+def _exception_response(exc, context):
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            {"detail": "The request body is too large.", "code": "too_large"},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     if isinstance(exc, DomainError):
         code = (
             status.HTTP_404_NOT_FOUND
@@ -56,8 +91,24 @@ def exception_handler(exc, context):
     return response
 
 
+def not_found(request, exception=None):
+    """JSON 404 for API paths (HTML for the rest, e.g. the admin)."""
+    from django.http import JsonResponse
+    from django.views.defaults import page_not_found
+
+    if request.path.startswith("/api/"):
+        detail = "Not found."
+        return JsonResponse(
+            {"detail": detail, "error": {"code": "NOT_FOUND", "message": detail, "details": {}}},
+            status=404,
+        )
+    return page_not_found(request, exception)
+
+
 v1_patterns = [
     path("", include("agents.api.urls")),
+    path("", include("rules.api.urls")),
+    path("", include("tickets.api.urls")),
 ]
 
 urlpatterns = [

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "intelligence",
     "rules",
     "integrations",
+    "quimbi_support",  # composition root: management commands spanning every app
 ]
 
 MIDDLEWARE = [

@@ -18,3 +18,5 @@ urlpatterns = [
     path("", include("quimbi_support.api")),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]
+
+handler404 = "quimbi_support.api.not_found"

@@ -40,6 +40,27 @@ REDISPATCH_GRACE = timedelta(seconds=30)
 MAX_ATTEMPTS = 10
 
 
+_customer_listeners: list[Callable[..., None]] = []
+
+
+def customer_listener_register(listener: Callable[..., None]) -> None:
+    """Call `listener(customer_id=..., fields=[...])` after a customer change commits
+    (e.g. a tier change rescoring that customer's tickets)."""
+    if listener not in _customer_listeners:
+        _customer_listeners.append(listener)
+
+
+def customer_changed(*, customer_id, fields: list[str]) -> None:
+    def notify():
+        for listener in _customer_listeners:
+            try:
+                listener(customer_id=customer_id, fields=fields)
+            except Exception:  # a listener's failure must not fail the request
+                logger.exception("customer listener %r failed", listener)
+
+    transaction.on_commit(notify)
+
+
 def register(kind: str, handler: Handler) -> None:
     """Run `handler(event)` for every event of `kind` ('*' for all). Idempotent."""
     if handler not in _handlers[kind]:

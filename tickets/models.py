@@ -106,6 +106,8 @@ class Ticket(models.Model):
         Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="tickets"
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="tickets")
+    # The tag names, denormalised so lists and details never join the tag tables.
+    tag_names = models.JSONField(default=list, blank=True, editable=False)
 
     smart_score = models.FloatField(default=0.0)
     score_breakdown = models.JSONField(default=dict, blank=True)
@@ -122,6 +124,10 @@ class Ticket(models.Model):
     last_message_preview = models.CharField(max_length=280, blank=True)
     last_message_from_agent = models.BooleanField(null=True, blank=True)
 
+    # Subject and public message text, lower-cased, for keyword rules and search (a GIN
+    # full-text index over it on PostgreSQL; see migration 0002).
+    search_text = models.TextField(blank=True, default="", editable=False)
+
     source = models.CharField(
         max_length=32, default="native", help_text="Where the ticket came from (native, zendesk…)."
     )
@@ -132,7 +138,13 @@ class Ticket(models.Model):
 
     history = HistoricalRecords(
         # Scores change every few minutes by themselves; their history is the breakdown.
-        excluded_fields=["smart_score", "score_breakdown", "updated_at"],
+        excluded_fields=[
+            "smart_score",
+            "score_breakdown",
+            "updated_at",
+            "search_text",
+            "tag_names",
+        ],
         m2m_fields=[tags],
     )
 

@@ -15,10 +15,12 @@ from django.utils import timezone
 from agents.exceptions import Conflict, DomainError
 from agents.models import Agent, Organization, Team
 from tickets import lifecycle
-from tickets.events import event_record
+from tickets.events import customer_changed, event_record
 from tickets.models import Assignment, Channel, Customer, Message, Priority, Tag, Ticket
 
 PREVIEW_LENGTH = 280
+# Enough for keyword rules and search over a long conversation, bounded per ticket.
+SEARCH_TEXT_MAX = 20_000
 TAG_MAX_LENGTH = 64
 _UNSET = object()
 
@@ -71,6 +73,65 @@ def customer_get_or_create(
             )
     except IntegrityError:  # created concurrently by another request: take theirs
         return Customer.objects.get(organization=organization, external_id=external_id)
+
+
+CUSTOMER_FIELDS = ("name", "email", "phone", "tier")
+
+
+def _customer_clean(fields: dict) -> dict:
+    from tickets.models import CustomerTier
+
+    clean = {}
+    for key, value in fields.items():
+        if key not in CUSTOMER_FIELDS:
+            raise DomainError(f"Unknown customer field {key!r}.", field=key)
+        value = (value or "").strip()
+        if key == "email":
+            value = value.lower()
+        if key == "tier":
+            _choice_check(value, CustomerTier.values, "tier")
+        clean[key] = value
+    return clean
+
+
+@transaction.atomic
+def customer_create(
+    *, organization: Organization, external_id: str = "", actor: Agent | None, **fields
+) -> Customer:
+    """Create a customer; without an external id, its own id becomes its `customer_id`."""
+    import uuid
+
+    external_id = (external_id or "").strip()
+    if Customer.objects.filter(organization=organization, external_id=external_id).exists():
+        raise Conflict(f"A customer with customer_id {external_id!r} exists.", field="customer_id")
+    pk = uuid.uuid4()
+    customer = Customer(
+        pk=pk,
+        organization=organization,
+        external_id=external_id or str(pk),
+        **_customer_clean(fields),
+    )
+    try:
+        with transaction.atomic():
+            customer.save()
+    except IntegrityError as exc:
+        raise Conflict(f"A customer with customer_id {external_id!r} exists.") from exc
+    return customer
+
+
+@transaction.atomic
+def customer_update(*, customer: Customer, actor: Agent | None, **fields) -> Customer:
+    """Change a customer's contact details or tier; a tier change rescores their tickets."""
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    changed = []
+    for key, value in _customer_clean(fields).items():
+        if getattr(customer, key) != value:
+            setattr(customer, key, value)
+            changed.append(key)
+    if changed:
+        customer.save(update_fields=[*changed, "updated_at"])
+        customer_changed(customer_id=customer.pk, fields=changed)
+    return customer
 
 
 # --- Tags -----------------------------------------------------------------------------
@@ -187,7 +248,7 @@ def ticket_create(
     actor_label: str = "",
 ) -> Ticket:
     """Open a ticket for `customer`, with its first customer message when given."""
-    subject = (subject or "").strip()
+    subject = " ".join((subject or "").split())
     if not subject:
         raise DomainError("subject must not be empty.", field="subject")
     _choice_check(channel, Channel.values, "channel")
@@ -208,6 +269,7 @@ def ticket_create(
         external_id=external_id or "",
         created_at=at,
         status_changed_at=at,
+        search_text=subject[:500].lower(),
     )
     ticket._history_user = actor
     try:
@@ -220,6 +282,8 @@ def ticket_create(
     tag_rows = tags_resolve(organization_id=organization.pk, names=tags)
     if tag_rows:
         ticket.tags.set(tag_rows)
+        ticket.tag_names = sorted(t.name for t in tag_rows)
+        Ticket.objects.filter(pk=ticket.pk).update(tag_names=ticket.tag_names)
     event_record(
         ticket=ticket,
         kind="ticket.created",
@@ -274,12 +338,18 @@ def ticket_update(
         changes["priority"] = {"from": ticket.priority, "to": priority}
         ticket.priority = priority
         fields.append("priority")
-    if subject is not None and subject.strip() != ticket.subject:
-        if not subject.strip():
+    if subject is not None:
+        subject = " ".join(subject.split())
+    if subject is not None and subject != ticket.subject:
+        if not subject:
             raise DomainError("subject must not be empty.", field="subject")
         changes["subject"] = {"from": ticket.subject, "to": subject.strip()[:500]}
         ticket.subject = subject.strip()[:500]
-        fields.append("subject")
+        _, _, rest = ticket.search_text.partition("\n")
+        ticket.search_text = (ticket.subject.lower() + ("\n" + rest if rest else ""))[
+            :SEARCH_TEXT_MAX
+        ]
+        fields += ["subject", "search_text"]
     if tags is not None or add_tags or remove_tags:
         current = list(ticket.tags.values_list("name", flat=True))
         wanted = list(current if tags is None else [])
@@ -293,6 +363,8 @@ def ticket_update(
         if sorted(final) != sorted(current):
             ticket.tags.set(tags_resolve(organization_id=ticket.organization_id, names=final))
             changes["tags"] = {"from": sorted(current), "to": sorted(final)}
+            ticket.tag_names = sorted(final)
+            fields.append("tag_names")
     if not changes:
         return ticket
     _save(ticket, fields, actor, reason or "updated " + ", ".join(changes))
@@ -408,8 +480,15 @@ def message_add(
         external_id=external_id,
         created_at=at,
     )
-    fields = ["message_count", "last_message_at", "last_message_preview", "last_message_from_agent"]
+    fields = [
+        "message_count",
+        "last_message_at",
+        "last_message_preview",
+        "last_message_from_agent",
+        "search_text",
+    ]
     ticket.message_count += 1
+    ticket.search_text = (ticket.search_text + "\n" + content.lower())[:SEARCH_TEXT_MAX]
     if ticket.last_message_at is None or at >= ticket.last_message_at:
         ticket.last_message_at = at
         ticket.last_message_preview = " ".join(content.split())[:PREVIEW_LENGTH]
@@ -491,3 +570,85 @@ def note_add(
         payload={"note_id": str(note.pk)},
     )
     return note
+
+
+# --- Demo resets ----------------------------------------------------------------------
+
+
+def _first_message(ticket: Ticket) -> Message | None:
+    return (
+        Message.objects.filter(ticket=ticket, is_internal=False)
+        .order_by("created_at", "id")
+        .first()
+    )
+
+
+@transaction.atomic
+def ticket_reset_conversation(*, ticket: Ticket, actor: Agent | None, actor_label: str = "") -> int:
+    """Demo reset: keep only the first message; the ticket is open and unanswered again.
+
+    Returns how many messages and notes were deleted.
+    """
+    ticket = _lock(ticket)
+    first = _first_message(ticket)
+    doomed = Message.objects.filter(ticket=ticket)
+    if first is not None:
+        doomed = doomed.exclude(pk=first.pk)
+    deleted, _ = doomed.delete()
+    old_status = ticket.status
+    ticket.status = lifecycle.OPEN
+    ticket.status_changed_at = timezone.now()
+    ticket.first_response_at = ticket.resolved_at = ticket.closed_at = None
+    ticket.message_count = 1 if first else 0
+    ticket.last_message_at = first.created_at if first else None
+    ticket.last_message_preview = " ".join(first.content.split())[:PREVIEW_LENGTH] if first else ""
+    ticket.last_message_from_agent = first.from_agent if first else None
+    ticket.search_text = (ticket.subject.lower() + ("\n" + first.content.lower() if first else ""))[
+        :SEARCH_TEXT_MAX
+    ]
+    _save(
+        ticket,
+        [
+            "status",
+            "status_changed_at",
+            "first_response_at",
+            "resolved_at",
+            "closed_at",
+            "message_count",
+            "last_message_at",
+            "last_message_preview",
+            "last_message_from_agent",
+            "search_text",
+        ],
+        actor,
+        "conversation reset",
+    )
+    event_record(
+        ticket=ticket,
+        kind="ticket.updated",
+        actor=actor,
+        actor_label=actor_label,
+        payload={"conversation_reset": {"messages_deleted": deleted}},
+    )
+    if old_status != ticket.status:
+        _record_status_change(ticket, old_status, actor, actor_label, "conversation reset")
+    return deleted
+
+
+@transaction.atomic
+def ticket_reset(*, ticket: Ticket, actor: Agent | None, actor_label: str = "") -> Ticket:
+    """Demo reset: a new ticket for the same customer holding only the first message."""
+    first = _first_message(ticket)
+    return ticket_create(
+        organization=ticket.organization,
+        customer=ticket.customer,
+        subject=ticket.subject,
+        channel=ticket.channel,
+        priority=ticket.priority,
+        initial_message=first.content if first else "",
+        author_name=first.author_name if first else "",
+        author_email=first.author_email if first else "",
+        tags=list(ticket.tags.values_list("name", flat=True)),
+        actor=actor,
+        actor_label=actor_label,
+    )

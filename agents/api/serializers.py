@@ -40,3 +40,16 @@ class TokenCreateSerializer(serializers.Serializer):
 
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField()
+
+
+class AgentAvailabilitySerializer(serializers.Serializer):
+    availability = serializers.ChoiceField(
+        choices=["available", "away", "offline"],
+        error_messages={
+            "invalid_choice": '"{input}" is not valid; allowed values: available, away, offline.'
+        },
+    )
+
+
+class AgentListSerializer(serializers.Serializer):
+    agents = AgentSerializer(many=True)

@@ -1,6 +1,7 @@
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -8,14 +9,18 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from agents.api.serializers import (
+    AgentAvailabilitySerializer,
+    AgentListSerializer,
+    AgentSerializer,
     CallerSerializer,
     TokenCreateSerializer,
     TokenSerializer,
 )
 from agents.authentication import AgentTokenAuthentication
-from agents.models import AgentToken
+from agents.exceptions import DomainError
+from agents.models import Agent, AgentToken
 from agents.principals import ApiKeyPrincipal
-from agents.services import agent_token_create, agent_token_revoke
+from agents.services import agent_availability_set, agent_token_create, agent_token_revoke
 
 
 class WhoAmIView(APIView):
@@ -83,3 +88,45 @@ class AuthTokenView(APIView):
             raise NotAuthenticated("Send the token to revoke as 'Authorization: Token <token>'.")
         agent_token_revoke(token=request.auth)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AgentViewSet(viewsets.GenericViewSet):
+    """The organization's agents; `me` is the logged-in agent."""
+
+    serializer_class = AgentSerializer
+
+    def get_queryset(self):
+        return (
+            Agent.objects.filter(organization_id=self.request.user.organization_id, is_active=True)
+            .select_related("organization")
+            .prefetch_related("teams", "skills")
+            .order_by("name", "email")
+        )
+
+    @extend_schema(summary="Active agents of the organization", responses=AgentListSerializer)
+    def list(self, request):
+        return Response({"agents": AgentSerializer(self.get_queryset(), many=True).data})
+
+    def _me(self, request) -> Agent:
+        if not isinstance(request.user, Agent):
+            raise DomainError("This is an API key, not an agent; log in as an agent.")
+        return self.get_queryset().get(pk=request.user.pk)
+
+    @extend_schema(methods=["GET"], summary="The logged-in agent", responses=AgentSerializer)
+    @extend_schema(
+        methods=["PATCH"],
+        summary="Set the logged-in agent's availability",
+        request=AgentAvailabilitySerializer,
+        responses=AgentSerializer,
+    )
+    @action(detail=False, methods=["get", "patch"])
+    def me(self, request):
+        agent = self._me(request)
+        if request.method == "PATCH":
+            body = AgentAvailabilitySerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            agent_availability_set(
+                agent=agent, availability=body.validated_data["availability"], actor=request.user
+            )
+            agent = self._me(request)
+        return Response(AgentSerializer(agent).data)

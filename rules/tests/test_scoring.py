@@ -47,7 +47,7 @@ def test_age_never_makes_a_ticket_sink():
 def test_breakdown_lists_each_component_and_sums_to_total():
     total, breakdown = _score("high", "phone", hours=9)
     names = [c["name"] for c in breakdown["components"]]
-    assert names == ["priority", "channel", "age"]
+    assert names == ["priority", "channel", "age", "intelligence", "sla"]
     assert (
         breakdown["total"] == total == round(sum(c["points"] for c in breakdown["components"]), 2)
     )

@@ -44,6 +44,17 @@ def test_seed_demo_is_complete_and_idempotent(monkeypatch):
     }
     assert Ticket.objects.filter(message_count__gte=3).count() > 50  # real conversations
     assert Message.objects.filter(is_internal=True).exists()
+    from rules.models import Rule
+
+    assert Rule.objects.count() >= 5
+    # The queue is ranked at once, and rules show up in breakdowns.
+    assert not Ticket.objects.filter(status="open", smart_score=0).exists()
+    ruled = [
+        t
+        for t in Ticket.objects.filter(status="open")
+        if any(c["name"].startswith("rule:") for c in t.score_breakdown["components"])
+    ]
+    assert ruled
 
     call_command("seed_demo", stdout=io.StringIO())
     assert counts == (

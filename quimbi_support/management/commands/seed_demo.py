@@ -1,5 +1,6 @@
-"""`manage.py seed_demo`: a demo organization with a team, ~50 customers and ~200
-tickets with realistic conversations across every status, channel and priority.
+"""`manage.py seed_demo`: a demo organization with a team, ~50 customers, ~200 tickets
+with realistic conversations across every status, channel and priority, and a few
+prioritization rules.
 
 Idempotent: agents, customers and tickets are keyed by email / external id, so a second
 run adds nothing. Logins: admin@, manager@ and agent@demo.example, password from
@@ -16,6 +17,8 @@ from django.utils import timezone
 from agents import roles
 from agents.models import Agent, Organization, Skill, Team
 from agents.services import agent_create
+from rules.models import Rule
+from rules.services import rule_create, scores_refresh
 from tickets import lifecycle
 from tickets.models import Customer, Ticket
 from tickets.services import (
@@ -181,6 +184,15 @@ CHANNELS = ["email", "email", "chat", "sms", "phone", "form"]
 STATUS_PLAN = (
     ["open"] * 6 + ["in_progress"] * 3 + ["pending"] * 4 + ["resolved"] * 3 + ["closed"] * 4
 )
+DEMO_RULES = [
+    ("Shipping delay", "custom", ["delay", "hasn't updated", "where is my", "tracking"], 2.0, {}),
+    ("Refund or double charge", "custom", ["refund", "charged twice", "money back"], 2.5, {}),
+    ("Product quality", "custom", ["damaged", "broken", "cracked", "defect"], 2.0, {}),
+    ("First-time customer", "custom", ["first order", "first time"], 1.5, {}),
+    ("Time-sensitive", "time_sensitive", ["asap", "before friday", "today", "wedding"], 3.0, {}),
+    ("VIP customer", "vip", [], 3.0, {"tiers": ["vip"], "min_ltv": 5000}),
+    ("Churn risk", "churn", [], 3.0, {"min_churn_risk": 0.7}),
+]
 INTERNAL_NOTES = [
     "Customer is a repeat buyer; be generous.",
     "Checked with the warehouse: they confirm the mis-pick.",
@@ -232,6 +244,18 @@ class Command(BaseCommand):
                 agent.teams.add(teams[0] if role == roles.AGENT else teams[2])
             agents.append(agent)
         workers = [a for a in agents if a.role != roles.ADMIN]
+
+        for name, rule_type, keywords, boost, conditions in DEMO_RULES:
+            if not Rule.objects.filter(organization=org, name=name).exists():
+                rule_create(
+                    organization=org,
+                    name=name,
+                    type=rule_type,
+                    keywords=keywords,
+                    boost_amount=boost,
+                    conditions=conditions,
+                    actor=None,
+                )
 
         customers = []
         for i in range(CUSTOMERS):
@@ -286,9 +310,12 @@ class Command(BaseCommand):
             )
             created += 1
 
+        # Score everything now, so the queue is ranked before the worker catches up.
+        scores_refresh(organization_id=org.pk)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo organization '{org.slug}': {len(customers)} customers, "
+                f"{Rule.objects.filter(organization=org).count()} rules, "
                 f"{Ticket.objects.filter(organization=org).count()} tickets ({created} new)."
             )
         )

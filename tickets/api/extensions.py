@@ -1,0 +1,33 @@
+"""Slots through which apps to the left of `tickets` (rules, sla, intelligence) add to
+the ticket API without `tickets` importing them. Each app fills its slot in
+`AppConfig.ready()`; an empty slot means the feature is not installed."""
+
+from collections.abc import Callable
+
+from tickets.models import Ticket
+
+# rescore(tickets, organization_id): recompute the given tickets' scores in place with the
+# organization's current rules (the list's `apply_rules=true`).
+_rescorers: list[Callable[[list[Ticket], object], None]] = []
+# enrich(ticket, data): add keys to a ticket detail answer (e.g. the SLA block).
+_detail_enrichers: list[Callable[[Ticket, dict], None]] = []
+
+
+def rescorer_register(fn: Callable[[list[Ticket], object], None]) -> None:
+    if fn not in _rescorers:
+        _rescorers.append(fn)
+
+
+def detail_enricher_register(fn: Callable[[Ticket, dict], None]) -> None:
+    if fn not in _detail_enrichers:
+        _detail_enrichers.append(fn)
+
+
+def tickets_rescore(tickets: list[Ticket], organization_id) -> None:
+    for fn in _rescorers:
+        fn(tickets, organization_id)
+
+
+def ticket_detail_enrich(ticket: Ticket, data: dict) -> None:
+    for fn in _detail_enrichers:
+        fn(ticket, data)

@@ -1,0 +1,182 @@
+"""Plain dicts for API answers, built straight from model rows (no per-field serializer
+machinery on the hot paths). Shapes follow CONTRACTS.md section 2; the OpenAPI schema is
+described by the serializers in tickets/api/serializers.py."""
+
+from django.utils import timezone
+
+from tickets.models import Customer, Message, Ticket, TicketEvent
+
+
+def _tag_names(ticket: Ticket) -> list[str]:
+    return list(ticket.tag_names or [])
+
+
+def ticket_metadata(ticket: Ticket) -> dict:
+    return {
+        "id": ticket.pk,
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "assigned_to": ticket.assignee_id,
+        "team_id": ticket.team_id,
+        "tags": _tag_names(ticket),
+        "updated_at": ticket.updated_at,
+    }
+
+
+def ticket_list_item(ticket: Ticket, *, matches_topic_alert: bool = False) -> dict:
+    return {
+        "id": ticket.pk,
+        "customer_id": ticket.customer.external_id,
+        "customer_name": ticket.customer.name,
+        "channel": ticket.channel,
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "subject": ticket.subject,
+        "created_at": ticket.created_at,
+        "updated_at": ticket.updated_at,
+        "assigned_to": ticket.assignee_id,
+        "team_id": ticket.team_id,
+        "tags": _tag_names(ticket),
+        "message_count": ticket.message_count,
+        "last_message_preview": ticket.last_message_preview,
+        "last_message_at": ticket.last_message_at,
+        "last_message_from_agent": ticket.last_message_from_agent,
+        "matches_topic_alert": matches_topic_alert,
+        "smart_score": float(ticket.smart_score),
+        "escalation_level": ticket.escalation_level,
+        "first_response_at": ticket.first_response_at,
+    }
+
+
+def message_item(message: Message) -> dict:
+    return {
+        "id": message.pk,
+        "ticket_id": message.ticket_id,
+        "from_agent": message.from_agent,
+        "content": message.content,
+        "created_at": message.created_at,
+        "author_name": message.author_name or None,
+        "author_email": message.author_email or None,
+        "channel": message.channel,
+        "sent_to_customer": message.sent_to_customer,
+    }
+
+
+def note_item(note: Message) -> dict:
+    return {
+        "id": note.pk,
+        "ticket_id": note.ticket_id,
+        "content": note.content,
+        "created_at": note.created_at,
+        "author_name": note.author_name,
+        # The client's free label (e.g. "agent-1"); the authenticated author is separate.
+        "author_id": note.author_label
+        or (str(note.author_agent_id) if note.author_agent_id else ""),
+        "author_agent_id": note.author_agent_id,
+    }
+
+
+def score_breakdown(ticket: Ticket) -> dict:
+    breakdown = ticket.score_breakdown or {}
+    return {
+        "ticket_id": ticket.pk,
+        "smart_score": float(ticket.smart_score),
+        "components": breakdown.get("components", []),
+        "reason": breakdown.get("reason"),
+        "computed_at": breakdown.get("computed_at"),
+    }
+
+
+def customer_profile(customer: Customer) -> dict:
+    """The frontend's CustomerProfile. Until Quimbi intelligence is cached for this
+    customer, neutral values are served and marked `intelligence_status: unavailable`."""
+    tenure = max((timezone.now() - customer.created_at).days, 0) if customer.created_at else 0
+    return {
+        "customer_id": customer.external_id,
+        "name": customer.name,
+        "email": customer.email or None,
+        "tier": customer.tier,
+        "intelligence_status": "unavailable",
+        "archetype": None,
+        "segment_memberships": {},
+        "fuzzy_memberships": {},
+        "dominant_segments": {},
+        "business_metrics": {
+            "lifetime_value": 0.0,
+            "total_orders": 0,
+            "avg_order_value": 0.0,
+            "days_since_last_purchase": None,
+            "customer_tenure_days": tenure,
+        },
+        "churn_risk": {
+            "churn_risk_score": 0.0,
+            "risk_level": "low",
+            "factors": {
+                "recency_days": 0,
+                "order_frequency": "unknown",
+                "value_tier": customer.tier,
+                "engagement_trend": "unknown",
+            },
+            "recommendation": "No customer intelligence available yet.",
+        },
+        "last_purchase": None,
+    }
+
+
+def ticket_detail(ticket: Ticket, *, messages: list[Message]) -> dict:
+    public = [m for m in messages if not m.is_internal]
+    notes = [m for m in messages if m.is_internal]
+    return {
+        **ticket_list_item(ticket),
+        "customer": customer_item(ticket.customer),
+        "messages": [message_item(m) for m in public],
+        "notes": [note_item(n) for n in notes],
+        "customer_profile": customer_profile(ticket.customer),
+        "score_breakdown": score_breakdown(ticket),
+        "resolved_at": ticket.resolved_at,
+        "closed_at": ticket.closed_at,
+        "source": ticket.source,
+        "external_id": ticket.external_id or None,
+        "ai_recommendation": None,
+        "ai_draft_response": None,
+    }
+
+
+def customer_item(customer: Customer, *, tickets_count: int | None = None) -> dict:
+    item = {
+        "customer_id": customer.external_id,
+        "name": customer.name,
+        "email": customer.email,
+        "phone": customer.phone,
+        "tier": customer.tier,
+        "created_at": customer.created_at,
+        "updated_at": customer.updated_at,
+    }
+    count = tickets_count if tickets_count is not None else getattr(customer, "tickets_count", None)
+    if count is not None:
+        item["tickets_count"] = count
+    return item
+
+
+def event_item(event: TicketEvent) -> dict:
+    return {
+        "id": event.pk,
+        "kind": event.kind,
+        "ticket_id": event.ticket_id,
+        "actor_id": event.actor_id,
+        "actor": event.actor_label,
+        "payload": event.payload,
+        "created_at": event.created_at,
+    }
+
+
+def pagination(*, page: int, limit: int, total: int) -> dict:
+    total_pages = max((total + limit - 1) // limit, 1) if total else 0
+    return {
+        "page": page,
+        "limit": limit,
+        "total": total,
+        "total_pages": total_pages,
+        "has_next": page < total_pages,
+        "has_prev": page > 1,
+    }
