@@ -10,6 +10,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from agents import roles
+from agents.history import history_user
 
 
 def validate_timezone(value: str) -> None:
@@ -116,7 +117,7 @@ class Agent(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
 
-    history = HistoricalRecords(excluded_fields=["password", "last_login"])
+    history = HistoricalRecords(get_user=history_user, excluded_fields=["password", "last_login"])
 
     objects = AgentManager()
 

@@ -181,7 +181,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["agents.permissions.IsOrganizationMember"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "quimbi_support.schema.AutoSchema",
     "EXCEPTION_HANDLER": "quimbi_support.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_THROTTLE_RATES": {
@@ -197,6 +197,18 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
+    "DESCRIPTION": (
+        "The system of record for support teams. Canonical paths are /api/v1/...; the same "
+        "operations answer at /api/... (unversioned, for the existing frontend), with or "
+        "without a trailing slash. Authenticate with X-API-Key, 'Authorization: Token ...' "
+        "or a session (with CSRF)."
+    ),
+    "PREPROCESSING_HOOKS": ["quimbi_support.schema.only_versioned_paths"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "quimbi_support.schema.add_error_responses",
+    ],
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # --- Celery ---------------------------------------------------------------------------

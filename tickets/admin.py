@@ -65,6 +65,12 @@ class CustomerAdmin(OrganizationScopedAdmin):
     def ticket_count(self, obj):
         return obj.ticket_count
 
+    def save_model(self, request, obj, form, change):
+        # Every customer has a customer_id for the API: their own id when none is given.
+        if not obj.external_id:
+            obj.external_id = str(obj.pk)
+        super().save_model(request, obj, form, change)
+
 
 @admin.register(Tag)
 class TagAdmin(OrganizationScopedAdmin):

@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from agents.history import history_user
 from agents.models import Organization, Team
 from tickets import lifecycle
 
@@ -137,6 +138,7 @@ class Ticket(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     history = HistoricalRecords(
+        get_user=history_user,
         # Scores change every few minutes by themselves; their history is the breakdown.
         excluded_fields=[
             "smart_score",

@@ -126,10 +126,10 @@ class TicketViewSet(viewsets.GenericViewSet):
         words = _topic_words(p.get("topic_alerts"))
         topic = topic_alert_condition(words) if words else None
         # One query for the total and the topic-alert matches over the whole filtered set.
-        counts = queryset.aggregate(
-            total=Count("pk"),
-            matches=Count("pk", filter=topic) if topic else Value(0),
-        )
+        aggregates = {"total": Count("pk")}
+        if topic:
+            aggregates["matches"] = Count("pk", filter=topic)
+        counts = queryset.aggregate(**aggregates)
         if p["sort"] == "priority" and not p["smart_order"]:
             queryset = queryset.annotate(
                 priority_rank=Case(
@@ -169,7 +169,7 @@ class TicketViewSet(viewsets.GenericViewSet):
                 "pagination": rep.pagination(page=p["page"], limit=limit, total=counts["total"]),
                 "filters_applied": applied,
                 "topic_alerts_active": words,
-                "matches": counts["matches"] or 0,
+                "matches": counts.get("matches") or 0,
             }
         )
 
