@@ -327,9 +327,12 @@ class TicketViewSet(viewsets.GenericViewSet):
             actor=actor,
             actor_label=label,
         )
-        ticket = self._ticket(ticket.pk)
+        # message.ticket is the row message_add locked and saved: current, no re-read.
         return Response(
-            {"message": rep.message_item(message), "ticket_updated": rep.ticket_metadata(ticket)},
+            {
+                "message": rep.message_item(message),
+                "ticket_updated": rep.ticket_metadata(message.ticket),
+            },
             status=status.HTTP_201_CREATED,
         )
 
