@@ -184,7 +184,11 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "quimbi_support.schema.AutoSchema",
     "EXCEPTION_HANDLER": "quimbi_support.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_THROTTLE_CLASSES": ["agents.throttling.CallerRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
+        # Per agent, API key or (anonymous) client address.
+        "caller": env.str("THROTTLE_CALLER", default="3000/minute"),
+        # Logins (POST /api/v1/auth/token) per client address.
         "auth": env.str("THROTTLE_AUTH", default="10/minute"),
     },
 }

@@ -61,7 +61,7 @@ class AuthTokenView(APIView):
         return [AllowAny()] if self._is_login() else super().get_permissions()
 
     def get_throttles(self):
-        return [ScopedRateThrottle()] if self._is_login() else []
+        return [ScopedRateThrottle()] if self._is_login() else super().get_throttles()
 
     def get_authenticators(self):
         # Logging in must work with a stale session cookie and no CSRF token; the token
