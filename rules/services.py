@@ -305,5 +305,5 @@ def tickets_prioritize(*, organization_id, ticket_ids: list, rule_ids: list | No
         ranked.append(ticket)
     if rule_ids is None and ranked:
         Ticket.objects.bulk_update(ranked, ["smart_score", "score_breakdown"])
-    ranked.sort(key=lambda t: (-t.smart_score, t.created_at))
+    ranked.sort(key=lambda t: (t.smart_score, t.created_at), reverse=True)  # ties: newest first
     return ranked

@@ -639,16 +639,30 @@ def ticket_reset_conversation(*, ticket: Ticket, actor: Agent | None, actor_labe
 def ticket_reset(*, ticket: Ticket, actor: Agent | None, actor_label: str = "") -> Ticket:
     """Demo reset: a new ticket for the same customer holding only the first message."""
     first = _first_message(ticket)
-    return ticket_create(
+    fresh = ticket_create(
         organization=ticket.organization,
         customer=ticket.customer,
         subject=ticket.subject,
         channel=ticket.channel,
         priority=ticket.priority,
-        initial_message=first.content if first else "",
-        author_name=first.author_name if first else "",
-        author_email=first.author_email if first else "",
-        tags=list(ticket.tags.values_list("name", flat=True)),
+        tags=list(ticket.tag_names or []),
         actor=actor,
         actor_label=actor_label,
     )
+    if first is not None:
+        # The first message as it was: same sender, same author (an agent may have
+        # opened the conversation).
+        message_add(
+            ticket=fresh,
+            content=first.content,
+            from_agent=first.from_agent,
+            author_name=first.author_name,
+            author_email=first.author_email,
+            author_agent=first.author_agent,
+            send_to_customer=first.sent_to_customer or not first.from_agent,
+            channel=first.channel,
+            actor=actor,
+            actor_label=actor_label,
+        )
+        fresh.refresh_from_db()
+    return fresh

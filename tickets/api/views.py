@@ -149,8 +149,11 @@ class TicketViewSet(viewsets.GenericViewSet):
         )
         if p["apply_rules"] and tickets:
             tickets_rescore(tickets, self._org())
-            if p["smart_order"]:
-                tickets.sort(key=lambda t: (-t.smart_score, t.created_at))
+            # The page shows fresh scores: keep it in their order when ranking by score
+            # (ties newest first, as in the database ordering).
+            if p["smart_order"] or p["sort"] == "smart_score":
+                descending = p["smart_order"] or p["order"] == "desc"
+                tickets.sort(key=lambda t: (t.smart_score, t.created_at), reverse=descending)
         applied.update(
             {
                 k: p[k]
@@ -271,7 +274,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         return Response({"ticket": rep.ticket_metadata(ticket)})
 
     def _assignee(self, value):
-        if value is None or value == "" or value == "none":
+        if value is None or value.strip() in ("", "none"):
             return None
         if value == "me":
             if not isinstance(self.request.user, Agent):
