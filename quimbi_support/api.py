@@ -108,6 +108,7 @@ def not_found(request, exception=None):
 v1_patterns = [
     path("", include("agents.api.urls")),
     path("", include("rules.api.urls")),
+    path("", include("sla.api.urls")),
     path("", include("tickets.api.urls")),
 ]
 

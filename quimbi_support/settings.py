@@ -246,6 +246,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tickets.event_redispatch",
         "schedule": env.float("EVENT_REDISPATCH_SECONDS", default=60.0),
     },
+    "sla.scan": {
+        "task": "sla.scan",
+        "schedule": env.float("SLA_SCAN_SECONDS", default=60.0),
+    },
     "rules.smart_score_refresh": {
         "task": "rules.smart_score_refresh",
         "schedule": env.float("SCORE_REFRESH_SECONDS", default=60.0),

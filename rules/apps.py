@@ -17,7 +17,10 @@ class RulesConfig(AppConfig):
             "ticket.updated",
             "ticket.status_changed",
             "ticket.assigned",
+            "ticket.escalated",
             "message.created",
+            "sla.at_risk",
+            "sla.breached",
         ):
             register(kind, on_ticket_changed)
         customer_listener_register(on_customer_changed)

@@ -80,6 +80,9 @@ class ScoringConfig(models.Model):
     intelligence_cap = models.FloatField(
         default=5.0, help_text="Most points customer intelligence can add to one ticket."
     )
+    sla_points_max = models.FloatField(
+        default=6.0, help_text="Points of a breached (or due now) SLA clock."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     history = HistoricalRecords(get_user=history_user)

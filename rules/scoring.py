@@ -4,7 +4,8 @@
 score = base (priority + channel + waiting time)
       + customer intelligence (LTV and churn risk when known, capped)
       + matching prioritization rules (each rule's boost)
-      + SLA urgency (0 until the SLA engine provides clocks)
+      + SLA urgency (grows as the nearest open SLA clock nears its deadline; maximal
+        once breached)
 
 Every component is listed in the breakdown with its points and why (rule components
 name the rule), so an agent can see why a ticket ranks where it does. The age term grows
@@ -35,6 +36,7 @@ class Weights:
     ltv_points_per_1000: float = 1.0
     churn_points_max: float = 4.0
     intelligence_cap: float = 5.0
+    sla_points_max: float = 6.0
 
 
 DEFAULT_WEIGHTS = Weights()
@@ -166,13 +168,13 @@ def score_compute(
                     "rule_type": rule.type,
                 }
             )
-    sla_points = 0.0 if ticket.sla_urgency is None else round(4.0 * ticket.sla_urgency, 2)
-    components.append(
-        {
-            "name": "sla",
-            "points": sla_points,
-            "reason": "no SLA clock" if ticket.sla_urgency is None else "nearest SLA deadline",
-        }
-    )
+    if ticket.sla_urgency is None:
+        sla_points, sla_reason = 0.0, "no SLA clock"
+    elif ticket.sla_urgency >= 1:
+        sla_points, sla_reason = weights.sla_points_max, "SLA breached or due now"
+    else:
+        sla_points = round(weights.sla_points_max * ticket.sla_urgency, 2)
+        sla_reason = f"{ticket.sla_urgency:.0%} of the nearest SLA target used"
+    components.append({"name": "sla", "points": sla_points, "reason": sla_reason})
     total = round(max(sum(c["points"] for c in components), 0.0), 2)
     return total, {"total": total, "components": components, "computed_at": now.isoformat()}

@@ -16,6 +16,7 @@ from agents.exceptions import Conflict, DomainError
 from agents.models import Agent, Organization
 from rules.models import Rule, ScoringConfig
 from rules.scoring import DEFAULT_WEIGHTS, RuleSpec, ScoreInput, Weights, score_compute
+from sla.selectors import sla_urgency, sla_urgency_for_tickets
 from tickets import lifecycle
 from tickets.models import Ticket
 
@@ -46,6 +47,7 @@ def weights_for(config: ScoringConfig | None) -> Weights:
         ltv_points_per_1000=config.ltv_points_per_1000,
         churn_points_max=config.churn_points_max,
         intelligence_cap=config.intelligence_cap,
+        sla_points_max=config.sla_points_max,
     )
 
 
@@ -71,7 +73,7 @@ def scoring_context(*, organization_id, rule_ids: Iterable | None = None):
     return weights_for(config), [rule_spec(r) for r in rules.order_by("name")]
 
 
-def score_input(row: dict) -> ScoreInput:
+def score_input(row: dict, *, sla_urgency: float | None = None) -> ScoreInput:
     """From a Ticket.values(*SCORE_FIELDS) row (or an equivalent dict)."""
     return ScoreInput(
         status=row["status"],
@@ -80,10 +82,11 @@ def score_input(row: dict) -> ScoreInput:
         created_at=row["created_at"],
         customer_tier=row.get("customer__tier") or "standard",
         search_text=row.get("search_text") or "",
+        sla_urgency=sla_urgency,
     )
 
 
-def score_input_from_ticket(ticket: Ticket) -> ScoreInput:
+def score_input_from_ticket(ticket: Ticket, *, sla_urgency: float | None = None) -> ScoreInput:
     return ScoreInput(
         status=ticket.status,
         priority=ticket.priority,
@@ -91,6 +94,7 @@ def score_input_from_ticket(ticket: Ticket) -> ScoreInput:
         created_at=ticket.created_at,
         customer_tier=ticket.customer.tier,
         search_text=ticket.search_text,
+        sla_urgency=sla_urgency,
     )
 
 
@@ -103,8 +107,10 @@ def ticket_score_refresh(*, ticket_id) -> float | None:
     if row is None:
         return None
     weights, rules = scoring_context(organization_id=row["organization_id"])
+    now = timezone.now()
+    urgency = sla_urgency([ticket_id], now).get(row["id"])
     score, breakdown = score_compute(
-        score_input(row), now=timezone.now(), weights=weights, rules=rules
+        score_input(row, sla_urgency=urgency), now=now, weights=weights, rules=rules
     )
     Ticket.objects.filter(pk=ticket_id).update(smart_score=score, score_breakdown=breakdown)
     return score
@@ -146,9 +152,13 @@ def tickets_rescore_live(tickets: list[Ticket], organization_id) -> None:
     """Recompute the given tickets' scores in place (not saved): the list's apply_rules."""
     weights, rules = scoring_context(organization_id=organization_id)
     now = timezone.now()
+    urgency = sla_urgency_for_tickets(tickets, now)
     for ticket in tickets:
         ticket.smart_score, ticket.score_breakdown = score_compute(
-            score_input_from_ticket(ticket), now=now, weights=weights, rules=rules
+            score_input_from_ticket(ticket, sla_urgency=urgency.get(ticket.pk)),
+            now=now,
+            weights=weights,
+            rules=rules,
         )
 
 
@@ -296,10 +306,14 @@ def tickets_prioritize(*, organization_id, ticket_ids: list, rule_ids: list | No
             raise NotFound(f"Unknown rule ids: {', '.join(unknown[:10])}.", field="rule_ids")
     weights, rules = scoring_context(organization_id=organization_id, rule_ids=rule_ids)
     now = timezone.now()
+    urgency = sla_urgency([t.pk for t in tickets], now)
     ranked = []
     for ticket in tickets:
         score, breakdown = score_compute(
-            score_input_from_ticket(ticket), now=now, weights=weights, rules=rules
+            score_input_from_ticket(ticket, sla_urgency=urgency.get(ticket.pk)),
+            now=now,
+            weights=weights,
+            rules=rules,
         )
         ticket.smart_score, ticket.score_breakdown = score, breakdown
         ranked.append(ticket)

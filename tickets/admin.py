@@ -30,6 +30,12 @@ STATUS_COLOURS = {
     lifecycle.RESOLVED: "#2b8a3e",
     lifecycle.CLOSED: "#495057",
 }
+SLA_COLOURS = {
+    "active": ("#2b8a3e", "on track"),
+    "at_risk": ("#e67700", "at risk"),
+    "breached": ("#c92a2a", "breached"),
+    "paused": ("#868e96", "paused"),
+}
 PRIORITY_COLOURS = {"urgent": "#c92a2a", "high": "#e8590c", "normal": "#495057", "low": "#868e96"}
 
 
@@ -133,6 +139,17 @@ class ActiveFilter(admin.SimpleListFilter):
         return queryset
 
 
+class SlaFilter(admin.SimpleListFilter):
+    title = "SLA"
+    parameter_name = "sla"
+
+    def lookups(self, request, model_admin):
+        return [(k, label) for k, (_, label) in SLA_COLOURS.items()]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(sla_status=self.value()) if self.value() else queryset
+
+
 class ConversationInline(admin.StackedInline):
     """The conversation, read-only, customer and agent messages and internal notes set
     apart (yellow). New replies and notes are written with the fields above it."""
@@ -206,6 +223,7 @@ class TicketAdmin(OrganizationScopedAdmin, SimpleHistoryAdmin):
         "priority_badge",
         "channel",
         "assignee",
+        "sla_badge",
         "smart_score",
         "updated_at",
         "organization",
@@ -216,6 +234,7 @@ class TicketAdmin(OrganizationScopedAdmin, SimpleHistoryAdmin):
         "status",
         "priority",
         "channel",
+        SlaFilter,
         AssigneeFilter,
         TeamFilter,
         "organization",
@@ -327,6 +346,15 @@ class TicketAdmin(OrganizationScopedAdmin, SimpleHistoryAdmin):
     @admin.display(description="Priority", ordering="priority")
     def priority_badge(self, obj):
         return _badge(obj.get_priority_display(), PRIORITY_COLOURS.get(obj.priority, "#495057"))
+
+    @admin.display(description="SLA", ordering="sla_due_at")
+    def sla_badge(self, obj):
+        if not obj.sla_status:
+            return "—"
+        colour, label = SLA_COLOURS.get(obj.sla_status, ("#495057", obj.sla_status))
+        if obj.sla_due_at and obj.sla_status in ("active", "at_risk"):
+            label = f"{label} · due {obj.sla_due_at:%b %d %H:%M}"
+        return _badge(label, colour)
 
     @admin.display(description="Score breakdown")
     def score_breakdown_table(self, obj):

@@ -36,6 +36,7 @@ ALL_KINDS = "*"
 _handlers: dict[str, list[Handler]] = defaultdict(list)
 
 DISPATCH_TASK = "tickets.event_dispatch"
+DISPATCH_MANY_TASK = "tickets.event_dispatch_many"
 REDISPATCH_GRACE = timedelta(seconds=30)
 MAX_ATTEMPTS = 10
 
@@ -90,6 +91,28 @@ def event_record(
     )
     transaction.on_commit(lambda: event_enqueue(event_id=event.pk))
     return event
+
+
+def events_record_bulk(events: list[TicketEvent]) -> list[int]:
+    """Append many events at once (e.g. an SLA scan's breaches) and dispatch them after
+    commit in one broker message. Returns their ids."""
+    created = TicketEvent.objects.bulk_create(events)
+    ids = [e.pk for e in created if e.pk is not None]
+    if not ids:  # a backend that returns no ids from bulk inserts: read them back
+        ids = list(
+            TicketEvent.objects.filter(handled_at__isnull=True)
+            .order_by("-id")
+            .values_list("id", flat=True)[: len(events)]
+        )
+
+    def send():
+        try:
+            current_app.send_task(DISPATCH_MANY_TASK, args=[ids])
+        except Exception:
+            logger.warning("%d events not sent to the broker; re-dispatch will retry", len(ids))
+
+    transaction.on_commit(send)
+    return ids
 
 
 def event_enqueue(*, event_id: int) -> bool:

@@ -11,6 +11,8 @@ from tickets.models import Channel, Priority, Ticket
 from tickets.search import ticket_search
 from tickets.selectors import uuid_parse
 
+SLA_STATUSES = ["active", "at_risk", "breached", "paused"]
+
 
 def _comma_values(value: str, allowed: list[str], name: str) -> list[str]:
     values = [v.strip() for v in value.split(",") if v.strip()]
@@ -36,6 +38,9 @@ class TicketFilterSet(django_filters.FilterSet):
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     updated_after = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gt")
     q = django_filters.CharFilter(method="filter_q", help_text="Search subject and messages.")
+    sla_status = django_filters.CharFilter(
+        method="filter_sla_status", help_text="active, at_risk, breached or paused (comma list)."
+    )
 
     class Meta:
         model = Ticket
@@ -83,6 +88,13 @@ class TicketFilterSet(django_filters.FilterSet):
             ticket_id=OuterRef("pk"), tag__name=value.strip().lower()
         )
         return queryset.filter(Exists(tagged))
+
+    def filter_sla_status(self, queryset, name, value):
+        values = self._check(value, SLA_STATUSES, "sla_status")
+        # "active" means a running clock, whether at risk or not.
+        if "active" in values:
+            values = [*values, "at_risk"]
+        return queryset.filter(sla_status__in=values)
 
     def filter_q(self, queryset, name, value):
         return ticket_search(queryset, value)

@@ -125,6 +125,11 @@ class Ticket(models.Model):
     last_message_preview = models.CharField(max_length=280, blank=True)
     last_message_from_agent = models.BooleanField(null=True, blank=True)
 
+    # The SLA engine's summary, kept on the ticket for the inbox filters and ordering:
+    # "" (no SLA), active, at_risk, breached or paused; and the next deadline.
+    sla_status = models.CharField(max_length=10, blank=True, default="", editable=False)
+    sla_due_at = models.DateTimeField(null=True, blank=True, editable=False)
+
     # Subject and public message text, lower-cased, for keyword rules and search (a GIN
     # full-text index over it on PostgreSQL; see migration 0002).
     search_text = models.TextField(blank=True, default="", editable=False)
@@ -146,6 +151,8 @@ class Ticket(models.Model):
             "updated_at",
             "search_text",
             "tag_names",
+            "sla_status",
+            "sla_due_at",
         ],
         # Tag changes are audited by their `ticket.updated` events (from/to); an m2m
         # history table would cost two queries on every ticket save.
@@ -194,6 +201,12 @@ class Ticket(models.Model):
             # Default inbox order, and the change feed (updated_after + sort=updated_at).
             models.Index(fields=["organization", "-created_at"], name="ticket_org_created_idx"),
             models.Index(fields=["organization", "updated_at"], name="ticket_org_updated_idx"),
+            # "Sort by next SLA deadline" and the sla_status filter.
+            models.Index(
+                fields=["organization", "sla_due_at"],
+                condition=Q(sla_due_at__isnull=False),
+                name="ticket_sla_due_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -296,6 +309,9 @@ class TicketEvent(models.Model):
         TICKET_ASSIGNED = "ticket.assigned"
         MESSAGE_CREATED = "message.created"
         NOTE_CREATED = "note.created"
+        TICKET_ESCALATED = "ticket.escalated"
+        SLA_AT_RISK = "sla.at_risk"
+        SLA_BREACHED = "sla.breached"
 
     id = models.BigAutoField(primary_key=True)
     organization = models.ForeignKey(

@@ -433,6 +433,48 @@ def ticket_assign(
     return ticket
 
 
+PRIORITY_ORDER = [Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.URGENT]
+
+
+@transaction.atomic
+def ticket_escalate(
+    *,
+    ticket: Ticket,
+    raise_priority: bool = False,
+    increment_level: bool = True,
+    actor: Agent | None,
+    reason: str,
+    actor_label: str = "",
+) -> Ticket:
+    """Escalate: one escalation level up and, if asked, one priority up (recorded in the
+    ticket's history with the reason, and as a `ticket.escalated` event)."""
+    ticket = _lock(ticket)
+    fields, payload = [], {"reason": reason}
+    if increment_level:
+        payload["escalation_level"] = {
+            "from": ticket.escalation_level,
+            "to": ticket.escalation_level + 1,
+        }
+        ticket.escalation_level += 1
+        fields.append("escalation_level")
+    if raise_priority and ticket.priority != Priority.URGENT:
+        new = PRIORITY_ORDER[PRIORITY_ORDER.index(ticket.priority) + 1]
+        payload["priority"] = {"from": ticket.priority, "to": new}
+        ticket.priority = new
+        fields.append("priority")
+    if not fields:
+        return ticket
+    _save(ticket, fields, actor, reason)
+    event_record(
+        ticket=ticket,
+        kind="ticket.escalated",
+        actor=actor,
+        actor_label=actor_label or "sla",
+        payload=payload,
+    )
+    return ticket
+
+
 # --- Messages -------------------------------------------------------------------------
 
 

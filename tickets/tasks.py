@@ -15,6 +15,11 @@ def event_dispatch_task(event_id: int) -> bool:
     return event_dispatch(event_id=event_id)
 
 
+@shared_task(name="tickets.event_dispatch_many", acks_late=True)
+def event_dispatch_many_task(event_ids: list[int]) -> int:
+    return sum(1 for event_id in event_ids if event_dispatch(event_id=event_id))
+
+
 @shared_task(name="tickets.event_redispatch", acks_late=True)
 def event_redispatch_task() -> int:
     return event_redispatch()

@@ -13,6 +13,20 @@ _rescorers: list[Callable[[list[Ticket], object], None]] = []
 _detail_enrichers: list[Callable[[Ticket, dict], None]] = []
 
 
+# enrich_list(tickets, items): add keys to list items, one batch per page (e.g. `sla`).
+_list_enrichers: list[Callable[[list[Ticket], list[dict]], None]] = []
+
+
+def list_enricher_register(fn: Callable[[list[Ticket], list[dict]], None]) -> None:
+    if fn not in _list_enrichers:
+        _list_enrichers.append(fn)
+
+
+def ticket_list_enrich(tickets: list[Ticket], items: list[dict]) -> None:
+    for fn in _list_enrichers:
+        fn(tickets, items)
+
+
 def rescorer_register(fn: Callable[[list[Ticket], object], None]) -> None:
     if fn not in _rescorers:
         _rescorers.append(fn)

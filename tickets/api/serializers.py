@@ -6,7 +6,14 @@ from rest_framework import serializers
 from tickets import lifecycle
 from tickets.models import Channel, CustomerTier, Priority
 
-SORT_FIELDS = ["created_at", "updated_at", "priority", "smart_score", "last_message_at"]
+SORT_FIELDS = [
+    "created_at",
+    "updated_at",
+    "priority",
+    "smart_score",
+    "last_message_at",
+    "sla_due_at",
+]
 
 
 def choice(choices, **kwargs) -> serializers.ChoiceField:
@@ -177,6 +184,11 @@ class TicketListItemSerializer(serializers.Serializer):
     smart_score = serializers.FloatField()
     escalation_level = serializers.IntegerField()
     first_response_at = serializers.DateTimeField(allow_null=True)
+    sla = serializers.DictField(
+        required=False,
+        help_text="{policy, status, next_due_at, metrics: [{metric, status, due_at, "
+        "business_seconds_remaining, breached_at, ...}]} when the SLA engine is installed.",
+    )
 
 
 class TicketListSerializer(serializers.Serializer):

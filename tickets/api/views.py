@@ -3,7 +3,7 @@ and the demo resets. Views validate input and call services; answers are built b
 tickets.api.representations."""
 
 from django.db import transaction
-from django.db.models import Case, Count, IntegerField, Value, When
+from django.db.models import Case, Count, F, IntegerField, Value, When, Window
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
@@ -15,7 +15,7 @@ from agents.models import Agent, Team
 from agents.principals import caller_actor
 from tickets.api import representations as rep
 from tickets.api import serializers as s
-from tickets.api.extensions import ticket_detail_enrich, tickets_rescore
+from tickets.api.extensions import ticket_detail_enrich, ticket_list_enrich, tickets_rescore
 from tickets.filters import TicketFilterSet, tickets_filter
 from tickets.search import topic_alert_condition
 from tickets.selectors import (
@@ -67,9 +67,10 @@ def _topic_words(raw: str | None) -> list[str]:
 def _ordering(sort: str, order: str, smart: bool) -> list:
     if smart:
         return ["-smart_score", "-created_at", "-id"]
-    prefix = "-" if order == "desc" else ""
     field = "priority_rank" if sort == "priority" else sort
-    return [f"{prefix}{field}", f"{prefix}created_at", f"{prefix}id"]
+    if order == "desc":
+        return [F(field).desc(nulls_last=True), "-created_at", "-id"]
+    return [F(field).asc(nulls_last=True), "created_at", "id"]
 
 
 @extend_schema_view(
@@ -125,11 +126,11 @@ class TicketViewSet(viewsets.GenericViewSet):
         )
         words = _topic_words(p.get("topic_alerts"))
         topic = topic_alert_condition(words) if words else None
-        # One query for the total and the topic-alert matches over the whole filtered set.
-        aggregates = {"total": Count("pk")}
+        # The total and the topic-alert matches over the whole filtered set come with the
+        # page itself (window aggregates): one query for the page and its envelope.
+        totals = {"_total": Window(Count("pk"))}
         if topic:
-            aggregates["matches"] = Count("pk", filter=topic)
-        counts = queryset.aggregate(**aggregates)
+            totals["_matches"] = Window(Count("pk", filter=topic))
         if p["sort"] == "priority" and not p["smart_order"]:
             queryset = queryset.annotate(
                 priority_rank=Case(
@@ -143,10 +144,17 @@ class TicketViewSet(viewsets.GenericViewSet):
             )
         offset = (p["page"] - 1) * limit
         tickets = list(
-            queryset.order_by(*_ordering(p["sort"], p["order"], p["smart_order"]))[
-                offset : offset + limit
-            ]
+            queryset.annotate(**totals).order_by(
+                *_ordering(p["sort"], p["order"], p["smart_order"])
+            )[offset : offset + limit]
         )
+        if tickets:
+            counts = {"total": tickets[0]._total, "matches": getattr(tickets[0], "_matches", 0)}
+        else:  # a page past the end: count separately
+            aggregates = {"total": Count("pk")}
+            if topic:
+                aggregates["matches"] = Count("pk", filter=topic)
+            counts = queryset.aggregate(**aggregates)
         if p["apply_rules"] and tickets:
             tickets_rescore(tickets, self._org())
             # The page shows fresh scores: keep it in their order when ranking by score
@@ -161,14 +169,16 @@ class TicketViewSet(viewsets.GenericViewSet):
                 if k in request.query_params
             }
         )
+        items = [
+            rep.ticket_list_item(
+                t, matches_topic_alert=bool(getattr(t, "matches_topic_alert", False))
+            )
+            for t in tickets
+        ]
+        ticket_list_enrich(tickets, items)  # e.g. the SLA block, one query per page
         return Response(
             {
-                "tickets": [
-                    rep.ticket_list_item(
-                        t, matches_topic_alert=bool(getattr(t, "matches_topic_alert", False))
-                    )
-                    for t in tickets
-                ],
+                "tickets": items,
                 "pagination": rep.pagination(page=p["page"], limit=limit, total=counts["total"]),
                 "filters_applied": applied,
                 "topic_alerts_active": words,

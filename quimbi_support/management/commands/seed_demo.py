@@ -1,6 +1,6 @@
 """`manage.py seed_demo`: a demo organization with a team, ~50 customers, ~200 tickets
-with realistic conversations across every status, channel and priority, and a few
-prioritization rules.
+with realistic conversations across every status, channel and priority, a few
+prioritization rules, a business calendar and SLA policies.
 
 Idempotent: agents, customers and tickets are keyed by email / external id, so a second
 run adds nothing. Logins: admin@, manager@ and agent@demo.example, password from
@@ -13,12 +13,17 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
+from django.utils import timezone as dj_timezone
 
 from agents import roles
 from agents.models import Agent, Organization, Skill, Team
 from agents.services import agent_create
 from rules.models import Rule
 from rules.services import rule_create, scores_refresh
+from sla.clocks import sla_reconcile
+from sla.models import SLAPolicy
+from sla.policies import calendar_save, policy_save
+from sla.scan import sla_scan
 from tickets import lifecycle
 from tickets.models import Customer, Ticket
 from tickets.services import (
@@ -257,6 +262,8 @@ class Command(BaseCommand):
                     actor=None,
                 )
 
+        self._seed_sla(org, teams)
+
         customers = []
         for i in range(CUSTOMERS):
             first, last = FIRST_NAMES[i % len(FIRST_NAMES)], LAST_NAMES[(i * 7) % len(LAST_NAMES)]
@@ -310,7 +317,13 @@ class Command(BaseCommand):
             )
             created += 1
 
-        # Score everything now, so the queue is ranked before the worker catches up.
+        # Start the SLA clocks, mark what is already late and score everything now, so
+        # the queue is ranked before the worker catches up with the events.
+        now = dj_timezone.now()
+        for ticket_id in Ticket.objects.filter(organization=org).values_list("pk", flat=True):
+            with transaction.atomic():
+                sla_reconcile(ticket_id=ticket_id, at=now)
+        sla_scan()
         scores_refresh(organization_id=org.pk)
         self.stdout.write(
             self.style.SUCCESS(
@@ -323,12 +336,77 @@ class Command(BaseCommand):
         for email, _, role in people[:3]:
             self.stdout.write(f"  {email:<24} ({role})  password: {password}")
 
+    def _seed_sla(self, org, teams):
+        if SLAPolicy.objects.filter(organization=org).exists():
+            return
+        hours = [{"weekday": d, "start": "08:00", "end": "20:00"} for d in range(5)]
+        hours.append({"weekday": 5, "start": "10:00", "end": "16:00"})
+        calendar = calendar_save(
+            organization=org,
+            data={
+                "name": "Support hours (New York)",
+                "timezone": "America/New_York",
+                "hours": hours,
+                "holiday_country": "US",
+                "holiday_subdivision": "NY",
+            },
+            actor=None,
+        )
+        escalations = teams[2]
+        for data in (
+            {
+                "name": "Urgent",
+                "position": 10,
+                "priorities": ["urgent"],
+                "first_response_minutes": 30,
+                "next_response_minutes": 60,
+                "resolution_minutes": 240,
+                "calendar": None,
+                "escalation": [
+                    {"on": "at_risk", "notify": True, "escalate": False},
+                    {"on": "breached", "assign_manager": True, "escalate": True},
+                ],
+            },
+            {
+                "name": "VIP customers",
+                "position": 20,
+                "customer_tiers": ["vip"],
+                "first_response_minutes": 60,
+                "next_response_minutes": 120,
+                "resolution_minutes": 480,
+                "calendar": calendar.pk,
+                "pause_on_pending": ["next_response", "resolution"],
+                "escalation": [
+                    {"on": "breached", "raise_priority": True, "assign_team": str(escalations.pk)}
+                ],
+            },
+            {
+                "name": "Standard",
+                "position": 100,
+                "first_response_minutes": 240,
+                "next_response_minutes": 480,
+                "resolution_minutes": 2880,
+                "calendar": calendar.pk,
+                "pause_on_pending": ["next_response", "resolution"],
+                "escalation": [
+                    {"on": "at_risk", "notify": True, "escalate": False},
+                    {"on": "breached", "escalate": True},
+                ],
+            },
+        ):
+            policy_save(organization=org, data=data, actor=None)
+
     @transaction.atomic
     def _create_ticket(
         self, org, customer, convo, n, priority, channel, status, start, age, assignee, note, rng
     ):
         subject, opening, reply, follow_up, tags = convo
-        step = age / 5
+        # Most replies come within hours; a few tickets wait long (and breach their SLA).
+        step = (
+            age / 5
+            if rng.random() < 0.15
+            else min(age / 5, timedelta(minutes=rng.randint(10, 200)))
+        )
         ticket = ticket_create(
             organization=org,
             customer=customer,

@@ -1,0 +1,25 @@
+"""Event handlers of the SLA app (registered in SlaConfig.ready)."""
+
+from sla.clocks import sla_reconcile
+from sla.escalation import escalate_for_event
+from tickets.models import TicketEvent
+
+
+def on_ticket_changed(event: TicketEvent) -> None:
+    # Clocks follow the ticket's state as of this event; idempotent.
+    sla_reconcile(ticket_id=event.ticket_id, at=event.created_at)
+
+
+def on_sla_transition(event: TicketEvent) -> None:
+    escalate_for_event(event)
+
+
+def on_customer_changed(*, customer_id, fields: list[str]) -> None:
+    # A tier change may change which policy applies to the customer's open tickets.
+    if "tier" in fields:
+        from celery import current_app
+
+        try:
+            current_app.send_task("sla.rematch_customer", args=[str(customer_id)])
+        except Exception:  # the next event of each ticket re-matches anyway
+            pass

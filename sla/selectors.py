@@ -1,0 +1,183 @@
+"""Reads of SLA state: the `sla` block of tickets, deadline explanations, urgency."""
+
+from datetime import datetime
+
+from django.utils import timezone
+
+from sla.business_time import Calendar
+from sla.calendars import calendar_of
+from sla.models import SLAClock, SLAEvent
+from sla.policies import policy_match_reason
+from tickets.models import Ticket
+
+
+def clock_remaining(clock: SLAClock, cal: Calendar, now: datetime) -> float | None:
+    """Business seconds left before the deadline (0 once breached; None if met)."""
+    if not clock.is_open:
+        return None
+    if clock.status == SLAClock.Status.BREACHED:
+        return 0.0
+    if clock.status == SLAClock.Status.PAUSED:
+        return max(clock.target_seconds - clock.consumed_seconds, 0.0)
+    if clock.due_at is None or clock.due_at <= now:
+        return 0.0
+    return cal.seconds_between(now, clock.due_at)
+
+
+def clock_urgency(clock: SLAClock, cal: Calendar, now: datetime) -> float:
+    """0 (just started) .. 1 (due now or breached)."""
+    if clock.status == SLAClock.Status.BREACHED:
+        return 1.0
+    remaining = clock_remaining(clock, cal, now)
+    if remaining is None or not clock.target_seconds:
+        return 0.0
+    return min(max(1 - remaining / clock.target_seconds, 0.0), 1.0)
+
+
+def metric_item(clock: SLAClock, now: datetime) -> dict:
+    cal = calendar_of(clock.policy)
+    remaining = clock_remaining(clock, cal, now)
+    return {
+        "metric": clock.metric,
+        "status": clock.status,
+        "at_risk": clock.at_risk_at is not None and clock.status == SLAClock.Status.ACTIVE,
+        "started_at": clock.started_at,
+        "due_at": clock.due_at,
+        "target_minutes": round(clock.target_seconds / 60, 2),
+        "business_seconds_remaining": None if remaining is None else round(remaining),
+        "breached_at": clock.breached_at,
+        "met_at": clock.met_at,
+        "paused_at": clock.paused_at,
+    }
+
+
+def _policy_item(policy) -> dict | None:
+    return {"id": policy.pk, "name": policy.name} if policy is not None else None
+
+
+PAGE_CACHE = "_sla_open_clocks"
+
+
+def open_clocks_for(tickets: list[Ticket]) -> list[SLAClock]:
+    """The open clocks of a page of tickets, fetched once per page (one query) and kept on
+    the ticket objects, so scoring and the `sla` block share them."""
+    missing = [t for t in tickets if not hasattr(t, PAGE_CACHE)]
+    if missing:
+        by_ticket: dict = {t.pk: [] for t in missing}
+        for clock in (
+            SLAClock.objects.filter(ticket_id__in=list(by_ticket), is_open=True)
+            .select_related("policy__calendar")
+            .order_by("ticket_id", "metric")
+        ):
+            by_ticket[clock.ticket_id].append(clock)
+        for ticket in missing:
+            setattr(ticket, PAGE_CACHE, by_ticket[ticket.pk])
+    return [clock for t in tickets for clock in getattr(t, PAGE_CACHE)]
+
+
+def sla_blocks(tickets: list[Ticket], now: datetime | None = None) -> dict:
+    """`{ticket_id: sla block}` for a page of tickets (at most one query)."""
+    now = now or timezone.now()
+    blocks = {
+        t.pk: {
+            "policy": None,
+            "status": t.sla_status or None,
+            "next_due_at": t.sla_due_at,
+            "metrics": [],
+        }
+        for t in tickets
+    }
+    for clock in open_clocks_for(tickets):
+        block = blocks[clock.ticket_id]
+        block["policy"] = block["policy"] or _policy_item(clock.policy)
+        block["metrics"].append(metric_item(clock, now))
+    return blocks
+
+
+def _segments(clock: SLAClock, events: list[SLAEvent]) -> list[dict]:
+    """When the clock ran and when it was paused."""
+    pauses, paused_at = [], None
+    for event in sorted(events, key=lambda e: (e.payload.get("at", ""), e.id)):
+        if event.kind == "paused":
+            paused_at = event.payload.get("at")
+        elif event.kind == "resumed" and paused_at:
+            pauses.append({"paused_at": paused_at, "resumed_at": event.payload.get("at")})
+            paused_at = None
+    if paused_at:
+        pauses.append({"paused_at": paused_at, "resumed_at": None})
+    return pauses
+
+
+def sla_detail(ticket: Ticket, now: datetime | None = None) -> dict:
+    """The ticket's SLA block with why each deadline is what it is (two queries)."""
+    now = now or timezone.now()
+    clocks = list(
+        SLAClock.objects.filter(ticket=ticket)
+        .select_related("policy__calendar")
+        .order_by("started_at", "id")
+    )
+    events: dict[int, list[SLAEvent]] = {}
+    for event in SLAEvent.objects.filter(ticket=ticket).order_by("id"):
+        events.setdefault(event.clock_id, []).append(event)
+    open_clocks = [c for c in clocks if c.is_open]
+    policy = next((c.policy for c in reversed(open_clocks or clocks) if c.policy), None)
+    explanations = []
+    for clock in clocks:
+        cal = calendar_of(clock.policy)
+        item = {
+            "metric": clock.metric,
+            "status": clock.status,
+            "policy": clock.policy.name if clock.policy else None,
+            "calendar": clock.policy.calendar.name
+            if clock.policy and clock.policy.calendar
+            else "24/7",
+            "timezone": cal.timezone,
+            "target_minutes": round(clock.target_seconds / 60, 2),
+            "started_at": clock.started_at,
+            "due_at": clock.due_at,
+            "pauses": _segments(clock, events.get(clock.pk, [])),
+            "consumed_business_seconds": round(
+                clock.consumed_seconds
+                + (
+                    cal.seconds_between(clock.segment_started_at, now)
+                    if clock.segment_started_at and clock.status in ("active", "breached")
+                    else 0
+                )
+            ),
+        }
+        if clock.status == SLAClock.Status.ACTIVE and clock.segment_started_at and clock.due_at:
+            remaining = max(clock.target_seconds - clock.consumed_seconds, 0)
+            why = cal.explain(clock.segment_started_at, remaining)
+            item["intervals"] = why["intervals"]
+            item["skipped"] = why["skipped"]
+        explanations.append(item)
+    return {
+        "policy": _policy_item(policy),
+        "policy_reason": policy_match_reason(policy, ticket) if policy else "no policy matches",
+        "status": ticket.sla_status or None,
+        "next_due_at": ticket.sla_due_at,
+        "metrics": [metric_item(c, now) for c in open_clocks],
+        "history": [metric_item(c, now) for c in clocks if not c.is_open],
+        "explanation": explanations,
+    }
+
+
+def sla_urgency(ticket_ids: list, now: datetime | None = None) -> dict:
+    """`{ticket_id: 0..1}`: how close the nearest deadline is (1 = breached)."""
+    clocks = SLAClock.objects.filter(ticket_id__in=ticket_ids, is_open=True).select_related(
+        "policy__calendar"
+    )
+    return _urgency(clocks, now or timezone.now())
+
+
+def sla_urgency_for_tickets(tickets: list[Ticket], now: datetime | None = None) -> dict:
+    """Like sla_urgency, sharing the page's clock query with the `sla` block."""
+    return _urgency(open_clocks_for(tickets), now or timezone.now())
+
+
+def _urgency(clocks, now: datetime) -> dict:
+    urgency: dict = {}
+    for clock in clocks:
+        value = clock_urgency(clock, calendar_of(clock.policy), now)
+        urgency[clock.ticket_id] = max(urgency.get(clock.ticket_id, 0.0), value)
+    return urgency
