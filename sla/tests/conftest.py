@@ -1,0 +1,62 @@
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from sla.policies import calendar_save, policy_save
+from tickets.events import event_dispatch
+from tickets.models import TicketEvent
+
+NY = ZoneInfo("America/New_York")
+
+
+def dispatch_all() -> None:
+    """Run every pending event's handlers now (what the Celery worker does)."""
+    for event_id in (
+        TicketEvent.objects.filter(handled_at__isnull=True)
+        .order_by("id")
+        .values_list("id", flat=True)
+    ):
+        event_dispatch(event_id=event_id)
+
+
+@pytest.fixture
+def at():
+    """`with at(2026, 11, 20, 16, 30):` freezes time at that New York wall-clock instant."""
+
+    def travel(*args, tz=NY):
+        return time_machine.travel(datetime(*args, tzinfo=tz), tick=False)
+
+    return travel
+
+
+@pytest.fixture
+def ny_calendar(organization):
+    return calendar_save(
+        organization=organization,
+        data={
+            "name": "NY office",
+            "timezone": "America/New_York",
+            "hours": [{"weekday": d, "start": "09:00", "end": "17:00"} for d in range(5)],
+            "holiday_country": "US",
+        },
+        actor=None,
+    )
+
+
+@pytest.fixture
+def standard_policy(organization, ny_calendar):
+    return policy_save(
+        organization=organization,
+        data={
+            "name": "Standard",
+            "position": 100,
+            "first_response_minutes": 60,
+            "next_response_minutes": 120,
+            "resolution_minutes": 480,
+            "calendar": ny_calendar.pk,
+            "pause_on_pending": ["next_response", "resolution"],
+        },
+        actor=None,
+    )
