@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import Count, Q
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -60,9 +61,35 @@ class HoursForm(forms.ModelForm):
         return data
 
 
+class HoursFormSet(forms.BaseInlineFormSet):
+    """Working intervals must not overlap, and a calendar that is not 24/7 needs some."""
+
+    def clean(self):
+        super().clean()
+        intervals = []
+        for form in self.forms:
+            if not form.cleaned_data or form.cleaned_data.get("DELETE"):
+                continue
+            intervals.append(
+                (form.cleaned_data["weekday"], form.instance.start_minute, form.instance.end_minute)
+            )
+        intervals.sort()
+        for (d1, s1, e1), (d2, s2, e2) in zip(intervals, intervals[1:], strict=False):
+            if d1 == d2 and s2 < e1:
+                raise forms.ValidationError(
+                    f"Working intervals overlap on weekday {d1}: {format_hhmm(s1)}-"
+                    f"{format_hhmm(e1)} and {format_hhmm(s2)}-{format_hhmm(e2)}."
+                )
+        if not intervals and not self.instance.always_open:
+            raise forms.ValidationError(
+                "A calendar needs working hours, or tick 'always open' for 24/7."
+            )
+
+
 class HoursInline(admin.TabularInline):
     model = BusinessHours
     form = HoursForm
+    formset = HoursFormSet
     extra = 0
 
 
@@ -103,10 +130,6 @@ class BusinessCalendarAdmin(OrganizationScopedAdmin, SimpleHistoryAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         calendar = form.instance
-        intervals = sorted(calendar.hours.values_list("weekday", "start_minute", "end_minute"))
-        for (d1, _, e1), (d2, s2, _) in zip(intervals, intervals[1:], strict=False):
-            if d1 == d2 and s2 < e1:
-                messages.warning(request, f"Working intervals overlap on weekday {d1}.")
         calendar_spec_refresh(calendar)
         from sla.policies import _after_commit_reschedule
 
@@ -127,12 +150,44 @@ class PolicyForm(forms.ModelForm):
         }
 
 
+class _DryRun(Exception):
+    pass
+
+
+class ValidatedPolicyForm(PolicyForm):
+    """Runs the policy service's validation on the form, so a bad policy is shown again
+    with its error instead of being reported as saved."""
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        organization = data.get("organization") or self.instance.organization
+        try:
+            with transaction.atomic():
+                policy_save(
+                    organization=organization,
+                    data={f: data.get(f) for f in POLICY_FIELDS if f in data},
+                    policy=None
+                    if self.instance._state.adding
+                    else SLAPolicy.objects.get(pk=self.instance.pk),
+                    actor=None,
+                )
+                raise _DryRun  # validation only: roll back
+        except _DryRun:
+            pass
+        except DomainError as exc:
+            field = exc.field if exc.field in self.fields else None
+            raise forms.ValidationError({field: exc.detail} if field else exc.detail) from None
+        return data
+
+
 @admin.register(SLAPolicy)
 class SLAPolicyAdmin(OrganizationScopedAdmin, SimpleHistoryAdmin):
     """Policies are saved through sla.policies.policy_save: validated, recorded, and open
     tickets re-matched in the background."""
 
-    form = PolicyForm
+    form = ValidatedPolicyForm
     list_display = [
         "name",
         "position",

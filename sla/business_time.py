@@ -134,7 +134,10 @@ class Calendar:
         due = self.add(start, seconds)
         counted, skipped = [], []
         day = start.astimezone(self.tz).date()
-        last_day = due.astimezone(self.tz).date()
+        # A deadline at a 24:00 closing belongs to the day that closed, not the next one.
+        last_day = (
+            (due - timedelta(microseconds=1) if due > start else due).astimezone(self.tz).date()
+        )
         while day <= last_day:
             intervals = [
                 (max(b, start), min(e, due))

@@ -160,6 +160,28 @@ def clock_rematch(
     )
 
 
+def _follow_policy_edits(clock: SLAClock, policy: SLAPolicy, cal: Calendar) -> None:
+    minutes = policy.target_minutes(clock.metric)
+    if not minutes or clock.status in (MET, BREACHED):
+        return
+    target = minutes * 60
+    changed = target != clock.target_seconds
+    clock.target_seconds = target
+    due, at_risk_due = clock.due_at, clock.at_risk_due_at
+    if clock.status == ACTIVE and clock.segment_started_at is not None:
+        _schedule(clock, cal, policy, clock.segment_started_at)
+        changed = changed or (clock.due_at, clock.at_risk_due_at) != (due, at_risk_due)
+    if changed:
+        clock.save()
+        _event(
+            clock,
+            "recomputed",
+            clock.segment_started_at or clock.started_at,
+            reason="policy or calendar edited",
+            due_at=clock.due_at.isoformat() if clock.due_at else None,
+        )
+
+
 def _first_agent_reply_after(ticket: Ticket, since: datetime) -> datetime | None:
     return Message.objects.filter(
         ticket=ticket,
@@ -265,6 +287,11 @@ def _reconcile_with_policy(ticket: Ticket, policy: SLAPolicy, at: datetime) -> N
                 start("next_response", waiting)
     if done:
         return
+
+    # Targets and calendars can be edited: open clocks take the current ones, keeping
+    # the business time already consumed.
+    for clock in SLAClock.objects.filter(ticket=ticket, is_open=True, policy=policy):
+        _follow_policy_edits(clock, policy, cal)
 
     # Pending pauses the configured metrics; leaving pending resumes them.
     changed_at = ticket.status_changed_at or at

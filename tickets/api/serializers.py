@@ -52,6 +52,7 @@ class TicketListParamsSerializer(serializers.Serializer):
     smart_order = serializers.BooleanField(default=False)
     apply_rules = serializers.BooleanField(default=False)
     topic_alerts = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    cursor = serializers.CharField(required=False, allow_blank=True, max_length=500)
 
 
 class PageParamsSerializer(serializers.Serializer):
@@ -151,6 +152,8 @@ class PaginationSerializer(serializers.Serializer):
     total_pages = serializers.IntegerField()
     has_next = serializers.BooleanField()
     has_prev = serializers.BooleanField()
+    total_is_estimate = serializers.BooleanField(required=False)
+    next_cursor = serializers.CharField(required=False, allow_null=True)
 
 
 class TicketMetadataSerializer(serializers.Serializer):

@@ -3,7 +3,7 @@ and the demo resets. Views validate input and call services; answers are built b
 tickets.api.representations."""
 
 from django.db import transaction
-from django.db.models import Case, Count, F, IntegerField, Value, When, Window
+from django.db.models import Case, F, IntegerField, Value, When
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
@@ -17,6 +17,14 @@ from tickets.api import representations as rep
 from tickets.api import serializers as s
 from tickets.api.extensions import ticket_detail_enrich, ticket_list_enrich, tickets_rescore
 from tickets.filters import TicketFilterSet, tickets_filter
+from tickets.pagination import (
+    KEYSET_ORDERINGS,
+    bounded_count,
+    cursor_decode,
+    cursor_encode,
+    keyset_after,
+    keyset_values,
+)
 from tickets.search import topic_alert_condition
 from tickets.selectors import (
     ticket_events,
@@ -49,6 +57,12 @@ LIST_PARAMETERS = [
     OpenApiParameter("apply_rules", bool, description="Rescore the page with current rules."),
     OpenApiParameter(
         "topic_alerts", str, description="Comma list of words; matching tickets are flagged."
+    ),
+    OpenApiParameter(
+        "cursor",
+        str,
+        description="Opaque keyset position (pagination.next_cursor); fast "
+        "at any depth; with sort=created_at|updated_at|smart_score or smart_order=true.",
     ),
 ]
 
@@ -126,11 +140,6 @@ class TicketViewSet(viewsets.GenericViewSet):
         )
         words = _topic_words(p.get("topic_alerts"))
         topic = topic_alert_condition(words) if words else None
-        # The total and the topic-alert matches over the whole filtered set come with the
-        # page itself (window aggregates): one query for the page and its envelope.
-        totals = {"_total": Window(Count("pk"))}
-        if topic:
-            totals["_matches"] = Window(Count("pk", filter=topic))
         if p["sort"] == "priority" and not p["smart_order"]:
             queryset = queryset.annotate(
                 priority_rank=Case(
@@ -142,19 +151,35 @@ class TicketViewSet(viewsets.GenericViewSet):
             queryset = queryset.annotate(
                 matches_topic_alert=Case(When(topic, then=Value(True)), default=Value(False))
             )
-        offset = (p["page"] - 1) * limit
-        tickets = list(
-            queryset.annotate(**totals).order_by(
-                *_ordering(p["sort"], p["order"], p["smart_order"])
-            )[offset : offset + limit]
+        # The envelope: a count bounded at API_COUNT_CAP rows (an estimate beyond), with
+        # the topic-alert matches, in one query.
+        total, matches, estimated = bounded_count(queryset, topic)
+        keyset = KEYSET_ORDERINGS.get(
+            ("smart", "desc") if p["smart_order"] else (p["sort"], p["order"])
         )
-        if tickets:
-            counts = {"total": tickets[0]._total, "matches": getattr(tickets[0], "_matches", 0)}
-        else:  # a page past the end: count separately
-            aggregates = {"total": Count("pk")}
-            if topic:
-                aggregates["matches"] = Count("pk", filter=topic)
-            counts = queryset.aggregate(**aggregates)
+        page_qs, offset = queryset, (p["page"] - 1) * limit
+        if p.get("cursor"):
+            if keyset is None:
+                raise DomainError(
+                    "cursor works with sort=created_at, updated_at or smart_score, or "
+                    "smart_order=true.",
+                    field="cursor",
+                )
+            page_qs = keyset_after(queryset, keyset, cursor_decode(p["cursor"], keyset))
+            offset = 0
+        rows = list(
+            page_qs.order_by(*_ordering(p["sort"], p["order"], p["smart_order"]))[
+                offset : offset + limit + 1
+            ]
+        )
+        tickets, has_more = rows[:limit], len(rows) > limit
+        # The position after the last row, even on the last page: a client following the
+        # change feed (sort=updated_at&order=asc) keeps it and asks again later.
+        next_cursor = None
+        if keyset:
+            next_cursor = (
+                cursor_encode(keyset_values(tickets[-1], keyset)) if tickets else p.get("cursor")
+            ) or None
         if p["apply_rules"] and tickets:
             tickets_rescore(tickets, self._org())
             # The page shows fresh scores: keep it in their order when ranking by score
@@ -179,10 +204,16 @@ class TicketViewSet(viewsets.GenericViewSet):
         return Response(
             {
                 "tickets": items,
-                "pagination": rep.pagination(page=p["page"], limit=limit, total=counts["total"]),
+                "pagination": {
+                    **rep.pagination(page=p["page"], limit=limit, total=total),
+                    "has_next": has_more,
+                    "has_prev": bool(p.get("cursor")) or p["page"] > 1,
+                    "total_is_estimate": estimated,
+                    "next_cursor": next_cursor,
+                },
                 "filters_applied": applied,
                 "topic_alerts_active": words,
-                "matches": counts.get("matches") or 0,
+                "matches": matches,
             }
         )
 

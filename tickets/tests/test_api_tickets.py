@@ -21,6 +21,7 @@ from tickets.services import (
     note_add,
     ticket_create,
     ticket_transition,
+    ticket_update,
 )
 
 pytestmark = pytest.mark.django_db
@@ -54,7 +55,23 @@ MESSAGE_FIELDS = {
     "author_email",
 }
 NOTE_FIELDS = {"id", "ticket_id", "content", "author_name", "author_id", "created_at"}
-PAGINATION_FIELDS = {"page", "limit", "total", "total_pages", "has_next", "has_prev"}
+PAGINATION_FIELDS = {
+    "page",
+    "limit",
+    "total",
+    "total_pages",
+    "has_next",
+    "has_prev",
+    "total_is_estimate",
+    "next_cursor",
+}
+
+
+def _core(pagination: dict) -> dict:
+    """The frontend's pagination fields (the cursor fields are checked on their own)."""
+    return {
+        k: pagination[k] for k in ("page", "limit", "total", "total_pages", "has_next", "has_prev")
+    }
 
 
 def _ids(response) -> list[str]:
@@ -121,7 +138,10 @@ def test_list_envelope_and_item_shape(key_client, make_ticket, path):
         "total_pages": 1,
         "has_next": False,
         "has_prev": False,
+        "total_is_estimate": False,
+        "next_cursor": body["pagination"]["next_cursor"],
     }
+    assert isinstance(body["pagination"]["next_cursor"], str)
     assert body["topic_alerts_active"] == []
     assert body["matches"] == 0
     [item] = body["tickets"]
@@ -398,7 +418,7 @@ def test_pagination_walks_every_ticket_once(key_client, make_ticket):
     expectations = [(1, False, True), (2, True, True), (3, True, False)]
     for page, has_prev, has_next in expectations:
         body = key_client.get("/api/tickets", {"limit": 3, "page": page}).json()
-        assert body["pagination"] == {
+        assert _core(body["pagination"]) == {
             "page": page,
             "limit": 3,
             "total": 7,
@@ -442,7 +462,7 @@ def test_limit_above_100_never_returns_more_than_100(key_client, organization, c
     )
     body = key_client.get("/api/tickets", {"limit": 500}).json()
     assert len(body["tickets"]) == 100
-    assert body["pagination"] == {
+    assert _core(body["pagination"]) == {
         "page": 1,
         "limit": 100,
         "total": 105,
@@ -1308,3 +1328,52 @@ def test_json_answers_are_json(key_client, make_ticket):
     response = key_client.get(f"/api/tickets/{ticket.pk}")
     assert response["Content-Type"].startswith("application/json")
     json.loads(response.content)
+
+
+def test_cursor_walks_every_ticket_once_and_survives_inserts(key_client, make_ticket):
+    now = timezone.now()
+    made = [make_ticket(created_at=now - timedelta(minutes=i)) for i in range(7)]
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 3} | ({"cursor": cursor} if cursor else {})
+        body = key_client.get("/api/tickets", params).json()
+        seen += [t["id"] for t in body["tickets"]]
+        if len(seen) == 3:  # a new ticket arrives while the client pages
+            make_ticket(created_at=now + timedelta(minutes=5))
+        cursor = body["pagination"]["next_cursor"]
+        if not body["pagination"]["has_next"]:
+            break
+    assert seen == [str(t.pk) for t in made]  # newest first, none missed or repeated
+
+
+def test_cursor_follows_the_change_feed(key_client, make_ticket):
+    first, second = make_ticket(), make_ticket()
+    params = {"sort": "updated_at", "order": "asc", "limit": 1}
+    body = key_client.get("/api/tickets", params).json()
+    assert [t["id"] for t in body["tickets"]] == [str(first.pk)]
+    page2 = key_client.get(
+        "/api/tickets", params | {"cursor": body["pagination"]["next_cursor"]}
+    ).json()
+    assert [t["id"] for t in page2["tickets"]] == [str(second.pk)]
+    assert page2["pagination"]["has_next"] is False
+    # A change to the first ticket moves it to the end of the feed: polling with the last
+    # cursor shows it again, as a change, and misses nothing.
+    ticket_update(ticket=first, priority="urgent", actor=None)
+    page3 = key_client.get(
+        "/api/tickets", params | {"cursor": page2["pagination"]["next_cursor"]}
+    ).json()
+    assert [t["id"] for t in page3["tickets"]] == [str(first.pk)]
+
+
+@pytest.mark.parametrize("cursor", ["garbage", "WyJ4Il0", "e30"])
+def test_bad_cursor_is_400(key_client, make_ticket, cursor):
+    make_ticket()
+    response = key_client.get("/api/tickets", {"cursor": cursor})
+    assert response.status_code == 400 and "cursor" in response.json()["errors"]
+
+
+def test_cursor_needs_a_keyset_ordering(key_client, make_ticket):
+    make_ticket()
+    response = key_client.get("/api/tickets", {"cursor": "abc", "sort": "priority"})
+    assert response.status_code == 400
+    assert "cursor works with" in response.json()["detail"]

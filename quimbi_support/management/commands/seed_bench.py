@@ -1,0 +1,438 @@
+"""`manage.py seed_bench --tickets N --messages-per-ticket M --organizations K`
+
+Loads a realistic benchmark dataset into PostgreSQL with large server-side bulk writes
+(INSERT … SELECT over generate_series): organizations, teams, agents, rules, a business
+calendar and SLA policies (through the services), customers, tickets across statuses,
+priorities, channels and two years of ages, their conversations, SLA clocks, and one
+`ticket.created` event per ticket. Secondary indexes are dropped during the load and
+rebuilt after it, then the tables are analysed.
+
+It refuses to touch a database holding anything but benchmark data (organizations whose
+slug does not start with `bench-`), and refuses a second load unless `--reset`.
+"""
+
+import sys
+import time
+
+from django.contrib.auth.hashers import make_password
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+
+from agents.models import Agent, Organization, Team
+from agents.services import agent_role_sync
+from rules.models import Rule
+from sla.models import BusinessCalendar, SLAPolicy
+from sla.policies import calendar_save, policy_save
+from tickets.models import Ticket
+
+PREFIX = "bench-"
+TABLES = [
+    "tickets_ticket",
+    "tickets_message",
+    "tickets_customer",
+    "tickets_ticketevent",
+    "sla_slaclock",
+]
+SUBJECTS = [
+    "Where is my order",
+    "Refund request",
+    "Item arrived damaged",
+    "Wrong size delivered",
+    "Discount code not working",
+    "Charged twice",
+    "Question about ingredients",
+    "Change shipping address",
+    "Cancel my subscription",
+    "Loyalty points missing",
+    "Need this before Friday",
+    "Package marked delivered but not here",
+]
+PHRASES = [
+    "I ordered last week and the tracking has not updated since Tuesday.",
+    "Can you please refund my order? The jacket does not fit.",
+    "The ceramic planter arrived cracked in two places.",
+    "I was charged twice for the same order, please fix this.",
+    "Thanks for the quick answer, that solved it.",
+    "We have issued a replacement with express shipping.",
+    "Could you tell me if the lavender butter contains nut oils?",
+    "Your parcel was held at the regional hub because of weather delays.",
+    "I need the gift set delivered before the wedding on Saturday.",
+    "I have applied a fifteen percent discount to your cart.",
+]
+
+
+class Progress:
+    def __init__(self, label: str, total: int):
+        self.label, self.total, self.done, self.started = label, max(total, 1), 0, time.monotonic()
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        share = min(self.done / self.total, 1.0)
+        bar = "#" * int(share * 30)
+        elapsed = time.monotonic() - self.started
+        sys.stderr.write(
+            f"\r{self.label:<18} [{bar:<30}] {share:6.1%} {self.done:>10,}/{self.total:,}"
+            f"  {elapsed:6.1f}s"
+        )
+        sys.stderr.flush()
+        if self.done >= self.total:
+            sys.stderr.write("\n")
+
+
+class Command(BaseCommand):
+    help = "Load a benchmark dataset (PostgreSQL only; refuses non-benchmark databases)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--tickets", type=int, default=1_000_000)
+        parser.add_argument("--messages-per-ticket", type=int, default=5)
+        parser.add_argument("--organizations", type=int, default=1)
+        parser.add_argument("--chunk", type=int, default=100_000)
+        parser.add_argument("--reset", action="store_true", help="replace an earlier load")
+
+    def handle(self, *args, tickets, messages_per_ticket, organizations, chunk, reset, **kw):
+        if connection.vendor != "postgresql":
+            raise CommandError("seed_bench needs PostgreSQL (set DATABASE_URL).")
+        if tickets < 1 or organizations < 1 or messages_per_ticket < 1:
+            raise CommandError("--tickets, --organizations and --messages-per-ticket are >= 1.")
+        foreign = Organization.objects.exclude(slug__startswith=PREFIX)
+        if foreign.exists():
+            raise CommandError(
+                "Refusing: this database holds non-benchmark data (organizations "
+                f"{', '.join(foreign.values_list('slug', flat=True)[:5])}). "
+                "Use an empty database for benchmarks."
+            )
+        if Organization.objects.exists():
+            if not reset:
+                raise CommandError("A benchmark dataset is already loaded; use --reset.")
+            self._reset()
+        started = time.monotonic()
+        orgs = [self._organization(i) for i in range(organizations)]
+        dropped = self._drop_indexes()
+        try:
+            self._load(orgs, tickets, messages_per_ticket, chunk)
+        finally:
+            self._recreate_indexes(dropped)
+        with connection.cursor() as cursor:
+            for table in TABLES:
+                cursor.execute(f"ANALYZE {table}")
+        self.stdout.write(
+            f"Loaded {tickets:,} tickets and {tickets * messages_per_ticket:,} messages in "
+            f"{len(orgs)} organization(s) in {time.monotonic() - started:.0f} s."
+        )
+
+    # --- set-up through the ORM (small) ---------------------------------------------
+    def _reset(self):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "TRUNCATE tickets_ticket, tickets_message, tickets_ticketevent, sla_slaclock, "
+                "sla_slaevent, sla_slanotification, tickets_customer, tickets_ticket_tags, "
+                "tickets_assignment, tickets_historicalticket CASCADE"
+            )
+        SLAPolicy.objects.all().delete()
+        BusinessCalendar.objects.all().delete()
+        Agent.objects.filter(organization__slug__startswith=PREFIX).delete()
+        Organization.objects.all().delete()
+
+    @transaction.atomic
+    def _organization(self, index: int) -> dict:
+        org = Organization.objects.create(
+            name=f"Bench {index + 1}", slug=f"{PREFIX}{index + 1}", timezone="America/New_York"
+        )
+        teams = Team.objects.bulk_create(
+            Team(organization=org, name=n) for n in ("Tier 1", "Tier 2", "Billing", "VIP")
+        )
+        password = make_password("bench12345")
+        agents = Agent.objects.bulk_create(
+            Agent(
+                organization=org,
+                email=f"agent{i}@{org.slug}.example",
+                name=f"Agent {i}",
+                role="manager" if i == 0 else "agent",
+                availability="available",
+                password=password,
+            )
+            for i in range(20)
+        )
+        for agent in agents:  # the role's group, so the manager can open the admin
+            agent_role_sync(agent=agent)
+        Rule.objects.bulk_create(
+            [
+                Rule(
+                    organization=org,
+                    name="Refund",
+                    type="custom",
+                    keywords=["refund"],
+                    boost_amount=2.0,
+                ),
+                Rule(
+                    organization=org,
+                    name="Damaged",
+                    type="custom",
+                    keywords=["damaged", "cracked"],
+                    boost_amount=2.0,
+                ),
+                Rule(
+                    organization=org,
+                    name="Shipping delay",
+                    type="custom",
+                    keywords=["tracking", "delay"],
+                    boost_amount=1.5,
+                ),
+                Rule(
+                    organization=org,
+                    name="Time-sensitive",
+                    type="time_sensitive",
+                    keywords=["wedding", "before friday"],
+                    boost_amount=3.0,
+                ),
+                Rule(
+                    organization=org,
+                    name="VIP",
+                    type="vip",
+                    conditions={"tiers": ["vip"]},
+                    boost_amount=3.0,
+                ),
+            ]
+        )
+        calendar = calendar_save(
+            organization=org,
+            data={
+                "name": "Office",
+                "timezone": "America/New_York",
+                "holiday_country": "US",
+                "hours": [{"weekday": d, "start": "08:00", "end": "20:00"} for d in range(5)],
+            },
+            actor=None,
+        )
+        policy = policy_save(
+            organization=org,
+            data={
+                "name": "Standard",
+                "first_response_minutes": 240,
+                "next_response_minutes": 480,
+                "resolution_minutes": 2880,
+                "calendar": calendar.pk,
+                "pause_on_pending": ["resolution"],
+            },
+            actor=None,
+        )
+        return {
+            "org": org,
+            "teams": [t.pk for t in teams],
+            "agents": [a.pk for a in agents],
+            "policy": policy.pk,
+        }
+
+    # --- indexes ---------------------------------------------------------------------
+    def _drop_indexes(self) -> list[tuple[str, str]]:
+        """Drop secondary (non-unique, non-constraint) indexes; returns their DDL."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                SELECT i.indexname, i.indexdef FROM pg_indexes i
+                WHERE i.tablename = ANY(%s) AND i.indexdef NOT ILIKE 'CREATE UNIQUE%%'
+                """,
+                [TABLES],
+            )
+            dropped = cursor.fetchall()
+            for name, _ in dropped:
+                cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
+        return dropped
+
+    def _recreate_indexes(self, dropped):
+        progress = Progress("indexes", len(dropped))
+        with connection.cursor() as cursor:
+            cursor.execute("SET maintenance_work_mem = '512MB'")
+            for _, ddl in dropped:
+                cursor.execute(ddl)
+                progress.advance(1)
+
+    # --- the bulk load ---------------------------------------------------------------
+    def _sql(self, sql, params=None):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params or [])
+
+    def _load(self, orgs, tickets, per_ticket, chunk):
+        k = len(orgs)
+        customers = max(tickets // 20, 1)
+        self._sql(
+            "CREATE TEMP TABLE bench_org (n int PRIMARY KEY, id uuid, agents uuid[], "
+            "teams uuid[], policy uuid)"
+        )
+        for n, o in enumerate(orgs):
+            self._sql(
+                "INSERT INTO bench_org VALUES (%s, %s, %s, %s, %s)",
+                [n, o["org"].pk, o["agents"], o["teams"], o["policy"]],
+            )
+        progress = Progress("customers", customers)
+        self._sql("CREATE TEMP TABLE bench_customer (cg int PRIMARY KEY, id uuid, org uuid)")
+        self._sql(
+            """
+            INSERT INTO bench_customer
+            SELECT g, gen_random_uuid(), (SELECT id FROM bench_org WHERE n = g %% %s)
+            FROM generate_series(0, %s - 1) g
+            """,
+            [k, customers],
+        )
+        self._sql(
+            """
+            INSERT INTO tickets_customer (id, organization_id, external_id, name, email, phone,
+                tier, external_refs, created_at, updated_at)
+            SELECT id, org, (7400000000000 + cg)::text, 'Customer ' || cg,
+                   'customer' || cg || '@example.com', '',
+                   CASE WHEN cg %% 20 = 0 THEN 'vip' WHEN cg %% 5 = 0 THEN 'premium'
+                        ELSE 'standard' END,
+                   '{}', now() - interval '3 years', now()
+            FROM bench_customer
+            """
+        )
+        progress.advance(customers)
+
+        subjects = "ARRAY[" + ",".join(f"'{s}'" for s in SUBJECTS) + "]"
+        phrases = "ARRAY[" + ",".join(f"'{p}'" for p in PHRASES) + "]"
+        progress = Progress("tickets", tickets)
+        for start in range(0, tickets, chunk):
+            stop = min(start + chunk, tickets)
+            self._sql(
+                f"""
+                INSERT INTO tickets_ticket (id, organization_id, customer_id, subject, status,
+                    priority, channel, assignee_id, team_id, tag_names, smart_score,
+                    score_breakdown, escalation_level, first_response_at, resolved_at,
+                    closed_at, status_changed_at, message_count, last_message_at,
+                    last_message_preview, last_message_from_agent, sla_status, sla_due_at,
+                    search_text, source, external_id, created_at, updated_at)
+                SELECT gen_random_uuid(), o.id, c.id, s.subject || ' #' || g, s.status,
+                    s.priority, s.channel,
+                    CASE WHEN g %% 10 < 7 THEN o.agents[1 + (g %% 20)] END,
+                    CASE WHEN g %% 3 = 0 THEN o.teams[1 + (g %% 4)] END,
+                    '[]', 0, '{{}}', 0,
+                    CASE WHEN s.status <> 'open' THEN s.created + interval '37 minutes' END,
+                    CASE WHEN s.status IN ('resolved', 'closed')
+                         THEN s.created + interval '2 days' END,
+                    CASE WHEN s.status = 'closed' THEN s.created + interval '3 days' END,
+                    s.created, {per_ticket},
+                    s.created + ({per_ticket} - 1) * interval '37 minutes',
+                    left(s.phrase, 280), ({per_ticket} - 1) %% 2 = 1, '', NULL,
+                    lower(s.subject || E'\\n' || s.phrase), 'bench', lpad(g::text, 9, '0'),
+                    s.created, s.created + ({per_ticket} - 1) * interval '37 minutes'
+                FROM generate_series(%s, %s - 1) g
+                JOIN bench_org o ON o.n = g %% {k}
+                JOIN bench_customer c ON c.cg = (g::bigint * 7919) %% {customers}
+                CROSS JOIN LATERAL (SELECT
+                    ({subjects})[1 + g %% {len(SUBJECTS)}] AS subject,
+                    ({phrases})[1 + (g / 7) %% {len(PHRASES)}] AS phrase,
+                    (ARRAY['open','open','in_progress','pending','pending','resolved',
+                           'closed','closed','closed','closed'])[1 + (g / 3) %% 10] AS status,
+                    (ARRAY['low','normal','normal','normal','high','urgent'])[1 + g %% 6]
+                        AS priority,
+                    (ARRAY['email','email','chat','sms','phone','form'])[1 + (g / 5) %% 6]
+                        AS channel,
+                    now() - (g::float / {tickets} * interval '730 days')
+                        - ((g::bigint * 7919) %% 3600) * interval '1 second' AS created
+                ) s
+                """,
+                [start, stop],
+            )
+            progress.advance(stop - start)
+
+        # Smart scores of active tickets, computed in SQL with the default weights.
+        self._sql(
+            """
+            UPDATE tickets_ticket SET smart_score = round((
+                CASE priority WHEN 'low' THEN 0.5 WHEN 'normal' THEN 2 WHEN 'high' THEN 5
+                              ELSE 8 END
+              + CASE channel WHEN 'phone' THEN 1.5 WHEN 'chat' THEN 1.5 WHEN 'sms' THEN 1
+                             ELSE 0.5 END
+              + 0.5 * sqrt(extract(epoch FROM now() - created_at) / 3600))::numeric, 2)
+            WHERE status IN ('open', 'in_progress', 'pending')
+            """
+        )
+
+        progress = Progress("messages", tickets * per_ticket)
+        for start in range(0, tickets, chunk):
+            stop = min(start + chunk, tickets)
+            self._sql(
+                f"""
+                INSERT INTO tickets_message (id, organization_id, ticket_id, content,
+                    from_agent, is_internal, sent_to_customer, author_name, author_email,
+                    author_agent_id, author_label, channel, external_id, created_at)
+                SELECT gen_random_uuid(), t.organization_id, t.id,
+                    ({phrases})[1 + (k + length(t.external_id) + t.message_count * 3
+                                 + ascii(right(t.external_id, 1))) %% {len(PHRASES)}],
+                    k %% 2 = 1, false, k %% 2 = 1,
+                    CASE WHEN k %% 2 = 1 THEN 'Agent' ELSE 'Customer' END, '',
+                    CASE WHEN k %% 2 = 1 THEN t.assignee_id END, '', t.channel, '',
+                    t.created_at + k * interval '37 minutes'
+                FROM tickets_ticket t CROSS JOIN generate_series(0, {per_ticket} - 1) k
+                WHERE t.source = 'bench' AND t.external_id >= lpad(%s::text, 9, '0')
+                  AND t.external_id < lpad(%s::text, 9, '0')
+                """,
+                [start, stop],
+            )
+            progress.advance((stop - start) * per_ticket)
+
+        progress = Progress("events", tickets)
+        self._sql(
+            """
+            INSERT INTO tickets_ticketevent (organization_id, ticket_id, kind, actor_id,
+                actor_label, payload, created_at, handled_at, attempts, last_error)
+            SELECT organization_id, id, 'ticket.created', NULL, 'seed_bench', '{}',
+                   created_at, created_at, 1, ''
+            FROM tickets_ticket
+            """
+        )
+        progress.advance(tickets)
+
+        # SLA clocks of active tickets: first response (not yet answered) and resolution.
+        active = Ticket.objects.filter(status__in=["open", "in_progress", "pending"]).count()
+        progress = Progress("sla clocks", active)
+        self._sql(
+            """
+            INSERT INTO sla_slaclock (organization_id, ticket_id, policy_id, metric, status,
+                is_open, target_seconds, started_at, segment_started_at, consumed_seconds,
+                paused_at, due_at, at_risk_due_at, at_risk_at, met_at, breached_at,
+                created_at, updated_at)
+            SELECT t.organization_id, t.id, o.policy, m.metric,
+                CASE WHEN t.status = 'pending' AND m.metric = 'resolution' THEN 'paused'
+                     WHEN t.created_at + m.target < now() THEN 'breached' ELSE 'active' END,
+                true, extract(epoch FROM m.target)::int, t.created_at,
+                CASE WHEN t.status <> 'pending' OR m.metric <> 'resolution'
+                     THEN t.created_at END,
+                0,
+                CASE WHEN t.status = 'pending' AND m.metric = 'resolution'
+                     THEN t.status_changed_at END,
+                CASE WHEN t.status <> 'pending' OR m.metric <> 'resolution'
+                     THEN t.created_at + m.target END,
+                CASE WHEN t.status <> 'pending' OR m.metric <> 'resolution'
+                     THEN t.created_at + m.target * 0.8 END,
+                CASE WHEN t.created_at + m.target * 0.8 < now()
+                     THEN t.created_at + m.target * 0.8 END,
+                NULL,
+                CASE WHEN t.created_at + m.target < now() AND NOT (
+                     t.status = 'pending' AND m.metric = 'resolution')
+                     THEN t.created_at + m.target END,
+                now(), now()
+            FROM tickets_ticket t
+            JOIN bench_org o ON o.id = t.organization_id
+            CROSS JOIN LATERAL (VALUES ('first_response', interval '4 hours'),
+                                       ('resolution', interval '2 days')) m(metric, target)
+            WHERE t.status IN ('open', 'in_progress', 'pending')
+              AND (m.metric = 'resolution' OR t.first_response_at IS NULL)
+            """
+        )
+        self._sql(
+            """
+            UPDATE tickets_ticket t SET sla_status = s.state, sla_due_at = s.due
+            FROM (
+                SELECT ticket_id,
+                    CASE WHEN bool_or(status = 'breached') THEN 'breached'
+                         WHEN bool_or(status = 'active' AND at_risk_at IS NOT NULL) THEN 'at_risk'
+                         WHEN bool_or(status = 'active') THEN 'active'
+                         ELSE 'paused' END AS state,
+                    min(due_at) AS due
+                FROM sla_slaclock WHERE is_open GROUP BY ticket_id
+            ) s
+            WHERE t.id = s.ticket_id
+            """
+        )
+        progress.advance(active)

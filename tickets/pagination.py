@@ -1,0 +1,105 @@
+"""Pagination for large lists: a bounded count and an opaque keyset cursor.
+
+- The envelope's `total` is exact up to COUNT_CAP rows (a COUNT over at most that many
+  rows); past it, PostgreSQL's planner estimate is used and `total_is_estimate` is true.
+  Counting a million-row inbox on every page view would cost more than the page.
+- `cursor` is an opaque token for the position after the last row of a page (the row's
+  ordering values); the next page is a keyset query (`WHERE (sort, id) < (...)`), as fast
+  at the millionth row as at the first and stable under inserts. Clients get
+  `next_cursor` in the pagination block.
+"""
+
+import base64
+import json
+from datetime import datetime
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Case, Count, Q, QuerySet, Sum, When
+
+from agents.exceptions import DomainError
+
+# Orderings that support a cursor: (field, descending) tuples, ending with the pk.
+KEYSET_ORDERINGS = {
+    ("created_at", "desc"): (("created_at", True), ("id", True)),
+    ("created_at", "asc"): (("created_at", False), ("id", False)),
+    ("updated_at", "desc"): (("updated_at", True), ("id", True)),
+    ("updated_at", "asc"): (("updated_at", False), ("id", False)),
+    ("smart", "desc"): (("smart_score", True), ("created_at", True), ("id", True)),
+    ("smart_score", "desc"): (("smart_score", True), ("created_at", True), ("id", True)),
+    ("smart_score", "asc"): (("smart_score", False), ("created_at", False), ("id", False)),
+}
+
+
+def count_cap() -> int:
+    return getattr(settings, "API_COUNT_CAP", 10_000)
+
+
+def cursor_encode(values: list) -> str:
+    raw = json.dumps(
+        [
+            v.isoformat() if isinstance(v, datetime) else str(v) if v is not None else None
+            for v in values
+        ]
+    )
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def cursor_decode(token: str, fields) -> list:
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+        if not isinstance(values, list) or len(values) != len(fields):
+            raise ValueError
+        out = []
+        for (field, _), value in zip(fields, values, strict=True):
+            if field in ("created_at", "updated_at"):
+                out.append(datetime.fromisoformat(value))
+            elif field == "smart_score":
+                out.append(float(value))
+            else:
+                out.append(str(value))
+        return out
+    except (ValueError, TypeError, UnicodeDecodeError, json.JSONDecodeError):
+        raise DomainError("The cursor is not valid for this list.", field="cursor") from None
+
+
+def keyset_after(queryset: QuerySet, fields, values) -> QuerySet:
+    """Rows strictly after `values` in the (field, descending) ordering."""
+    condition = Q()
+    for i, (field, descending) in enumerate(fields):
+        step = Q(**{f"{field}__{'lt' if descending else 'gt'}": values[i]})
+        for prior_field, _ in fields[:i]:
+            step &= Q(**{prior_field: values[fields.index((prior_field, _))]})
+        condition |= step
+    return queryset.filter(condition)
+
+
+def keyset_values(row, fields) -> list:
+    return [getattr(row, field) for field, _ in fields]
+
+
+def bounded_count(queryset: QuerySet, matches: Q | None = None) -> tuple[int, int, bool]:
+    """(count, matches, is_estimate): exact up to count_cap() rows (one query over at most
+    that many rows); past it, the planner's estimate of the count (one more query)."""
+    cap = count_cap()
+    inner = queryset.order_by()
+    if matches is not None:
+        inner = inner.annotate(_match=Case(When(matches, then=1), default=0))
+    aggregates = {"total": Count("pk")}
+    if matches is not None:
+        aggregates["matches"] = Sum("_match")
+    counts = inner[: cap + 1].aggregate(**aggregates)
+    exact, matched = counts["total"], counts.get("matches") or 0
+    if exact <= cap:
+        return exact, matched, False
+    if connection.vendor != "postgresql":
+        return exact, matched, True
+    sql, params = queryset.order_by().query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    estimate = int(plan[0]["Plan"]["Plan Rows"])
+    return max(estimate, cap + 1), matched, True
