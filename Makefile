@@ -8,7 +8,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8001
 
-.PHONY: install run test lint clean
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/quimbi_bench
+
+.PHONY: install run test lint clean bench bench-quick
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,3 +42,18 @@ lint: install
 
 clean:
 	rm -rf $(VENV) var staticfiles db.sqlite3*
+
+# Benchmarks (PostgreSQL): load the dataset into BENCH_DATABASE_URL (an empty database,
+# created if missing), then measure. See bench/README.md.
+bench: install
+	$(MAKE) --no-print-directory _bench TICKETS=1000000
+
+bench-quick: install
+	$(MAKE) --no-print-directory _bench TICKETS=50000 BENCH_FLAGS=--quick
+
+_bench:
+	@psql "$(dir $(BENCH_DATABASE_URL))postgres" -qtc "SELECT 1 FROM pg_database WHERE datname = '$(notdir $(BENCH_DATABASE_URL))'" | grep -q 1 \
+		|| psql "$(dir $(BENCH_DATABASE_URL))postgres" -qc "CREATE DATABASE $(notdir $(BENCH_DATABASE_URL))"
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py migrate --noinput --verbosity 0
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py seed_bench --tickets $(TICKETS) --messages-per-ticket 5 --reset
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/run.py $(BENCH_FLAGS)

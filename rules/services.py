@@ -144,24 +144,25 @@ def ticket_score_refresh(*, ticket_id) -> float | None:
     return score
 
 
-def _scores_write(updates: list[Ticket]) -> None:
-    """Write many scores at once: on PostgreSQL one UPDATE … FROM unnest(arrays) per batch
-    (bulk_update's CASE WHEN is far slower at thousands of rows), bulk_update elsewhere."""
+def _scores_write(rows: list[tuple]) -> None:
+    """Write many (id, score, breakdown) at once: on PostgreSQL one UPDATE joined to a
+    single JSON document per batch (bulk_update's CASE WHEN, and quoting thousands of
+    array items, are far slower); bulk_update elsewhere."""
     if connection.vendor != "postgresql":
-        Ticket.objects.bulk_update(updates, ["smart_score", "score_breakdown"])
+        Ticket.objects.bulk_update(
+            [Ticket(pk=pk, smart_score=score, score_breakdown=bd) for pk, score, bd in rows],
+            ["smart_score", "score_breakdown"],
+        )
         return
+    document = json.dumps([{"id": str(pk), "s": score, "b": bd} for pk, score, bd in rows])
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            UPDATE tickets_ticket AS t SET smart_score = v.score, score_breakdown = v.breakdown
-            FROM unnest(%s::uuid[], %s::float8[], %s::jsonb[]) AS v(id, score, breakdown)
+            UPDATE tickets_ticket AS t SET smart_score = v.s, score_breakdown = v.b
+            FROM jsonb_to_recordset(%s::jsonb) AS v(id uuid, s float8, b jsonb)
             WHERE t.id = v.id
             """,
-            [
-                [u.pk for u in updates],
-                [u.smart_score for u in updates],
-                [json.dumps(u.score_breakdown) for u in updates],
-            ],
+            [document],
         )
 
 
@@ -195,7 +196,7 @@ def scores_refresh(
             score, breakdown = score_compute(
                 score_input(row), now=now, weights=weights, rules=rules
             )
-            updates.append(Ticket(pk=row["id"], smart_score=score, score_breakdown=breakdown))
+            updates.append((row["id"], score, breakdown))
         _scores_write(updates)
         refreshed += len(rows)
         last_pk = rows[-1]["id"]

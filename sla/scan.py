@@ -40,7 +40,8 @@ def _lock() -> bool:
         return bool(cursor.fetchone()[0])
 
 
-def _record(rows: list[dict], kind: str, at_field: str) -> None:
+def _record(rows: list[dict], kind: str, at_field: str, *, notify: list[dict] | None = None):
+    """One SLAEvent per transition, and one ticket event per transition in `notify`."""
     SLAEvent.objects.bulk_create(
         [
             SLAEvent(
@@ -54,6 +55,9 @@ def _record(rows: list[dict], kind: str, at_field: str) -> None:
         ],
         ignore_conflicts=True,
     )
+    notify = rows if notify is None else notify
+    if not notify:
+        return
     events_record_bulk(
         [
             TicketEvent(
@@ -69,7 +73,7 @@ def _record(rows: list[dict], kind: str, at_field: str) -> None:
                     "at": r[at_field].isoformat(),
                 },
             )
-            for r in rows
+            for r in notify
         ]
     )
 
@@ -87,16 +91,24 @@ def sla_scan(*, now: datetime | None = None, batch: int = BATCH) -> dict:
             .order_by("at_risk_due_at")
             .values(*FIELDS)[:batch]
         )
-        if at_risk:
-            SLAClock.objects.filter(
-                id__in=[r["id"] for r in at_risk], at_risk_at__isnull=True
-            ).update(at_risk_at=F("at_risk_due_at"), updated_at=now)
-            _record(at_risk, "at_risk", "at_risk_due_at")
         breached = list(
             SLAClock.objects.filter(status=SLAClock.Status.ACTIVE, due_at__lte=now)
             .order_by("due_at")
             .values(*FIELDS)[:batch]
         )
+        if at_risk:
+            SLAClock.objects.filter(
+                id__in=[r["id"] for r in at_risk], at_risk_at__isnull=True
+            ).update(at_risk_at=F("at_risk_due_at"), updated_at=now)
+            # A clock that went past at-risk straight to breached (between two scans)
+            # gets its at-risk record, but only the breach is announced.
+            breaching = {r["id"] for r in breached}
+            _record(
+                at_risk,
+                "at_risk",
+                "at_risk_due_at",
+                notify=[r for r in at_risk if r["id"] not in breaching],
+            )
         if breached:
             SLAClock.objects.filter(
                 id__in=[r["id"] for r in breached], status=SLAClock.Status.ACTIVE

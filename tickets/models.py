@@ -88,8 +88,14 @@ class Tag(models.Model):
 
 class Ticket(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="tickets")
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="tickets")
+    # No single-column indexes on these keys: the composite indexes below start with them,
+    # and every index is one more write on each ticket change.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="tickets", db_index=False
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="tickets", db_index=False
+    )
     subject = models.CharField(max_length=500)
     status = models.CharField(
         max_length=16, choices=lifecycle.STATUS_CHOICES, default=lifecycle.OPEN
@@ -102,6 +108,7 @@ class Ticket(models.Model):
         null=True,
         blank=True,
         related_name="assigned_tickets",
+        db_index=False,
     )
     team = models.ForeignKey(
         Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="tickets"
@@ -196,10 +203,19 @@ class Ticket(models.Model):
             models.Index(
                 fields=["assignee", "status", "-smart_score"], name="ticket_assignee_queue_idx"
             ),
+            # The smart queue over all statuses (smart_order=true), with its tie-breakers.
+            models.Index(
+                fields=["organization", "-smart_score", "-created_at", "-id"],
+                name="ticket_org_smart_idx",
+            ),
+            # An agent's tickets, newest first (the assigned_to filter).
+            models.Index(fields=["assignee", "-created_at", "-id"], name="ticket_assignee_new_idx"),
             # A customer's tickets, newest first.
             models.Index(fields=["customer", "-created_at"], name="ticket_customer_idx"),
             # Default inbox order, and the change feed (updated_after + sort=updated_at).
-            models.Index(fields=["organization", "-created_at"], name="ticket_org_created_idx"),
+            models.Index(
+                fields=["organization", "-created_at", "-id"], name="ticket_org_created_idx"
+            ),
             models.Index(fields=["organization", "updated_at"], name="ticket_org_updated_idx"),
             # "Sort by next SLA deadline" and the sla_status filter.
             models.Index(

@@ -65,7 +65,12 @@ def cursor_decode(token: str, fields) -> list:
 
 
 def keyset_after(queryset: QuerySet, fields, values) -> QuerySet:
-    """Rows strictly after `values` in the (field, descending) ordering."""
+    """Rows strictly after `values` in the (field, descending) ordering.
+
+    `(a, b, id) < (x, y, z)` is written as `a <= x AND (a < x OR (a = x AND ...))`: the
+    leading bound lets PostgreSQL start the index scan at the cursor."""
+    first, descending = fields[0]
+    queryset = queryset.filter(**{f"{first}__{'lte' if descending else 'gte'}": values[0]})
     condition = Q()
     for i, (field, descending) in enumerate(fields):
         step = Q(**{f"{field}__{'lt' if descending else 'gt'}": values[i]})

@@ -1,17 +1,19 @@
-"""Ticket text search: PostgreSQL full-text search on the GIN-indexed expression of
-migration 0003, or a substring fallback elsewhere (SQLite)."""
+"""Ticket text search: PostgreSQL full-text search on the stored, GIN-indexed
+`search_vector` column (migration 0009), or a substring fallback elsewhere (SQLite)."""
 
-from django.contrib.postgres.search import SearchQuery, SearchVectorField
+from django.contrib.postgres.search import SearchQuery, SearchVectorExact, SearchVectorField
 from django.db import connection
-from django.db.models import Func, Q, QuerySet
+from django.db.models import Expression, Q, QuerySet
 
 
-class TicketSearchVector(Func):
-    """`to_tsvector('english', search_text)`, exactly the indexed expression."""
+class TicketSearchVector(Expression):
+    """The stored `search_vector` column (PostgreSQL only, added by migration 0009:
+    generated from search_text, GIN-indexed). Not a model field: nothing selects it."""
 
-    function = "to_tsvector"
-    template = "%(function)s('english'::regconfig, %(expressions)s)"
     output_field = SearchVectorField()
+
+    def as_sql(self, compiler, connection):
+        return f"{compiler.quote_name_unless_alias('tickets_ticket')}.search_vector", []
 
 
 def ticket_search(queryset: QuerySet, text: str) -> QuerySet:
@@ -19,8 +21,13 @@ def ticket_search(queryset: QuerySet, text: str) -> QuerySet:
     if not text:
         return queryset
     if connection.vendor == "postgresql":
-        return queryset.annotate(_search=TicketSearchVector("search_text")).filter(
-            _search=SearchQuery(text, config="english", search_type="websearch")
+        # A boolean expression, not an annotation: nothing extra in the SELECT list, so
+        # counts and pages only evaluate it through the GIN index.
+        return queryset.filter(
+            SearchVectorExact(
+                TicketSearchVector(),
+                SearchQuery(text, config="english", search_type="websearch"),
+            )
         )
     condition = Q()
     for word in text.lower().split():

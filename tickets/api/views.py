@@ -46,6 +46,7 @@ from tickets.services import (
 )
 
 MAX_LIMIT = 100
+NULLABLE_SORTS = {"sla_due_at", "last_message_at"}
 PRIORITY_RANK = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
 TICKET_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 LIST_PARAMETERS = [
@@ -82,9 +83,13 @@ def _ordering(sort: str, order: str, smart: bool) -> list:
     if smart:
         return ["-smart_score", "-created_at", "-id"]
     field = "priority_rank" if sort == "priority" else sort
+    if field in NULLABLE_SORTS:  # tickets without a value go last, either way
+        first = F(field).desc(nulls_last=True) if order == "desc" else F(field).asc(nulls_last=True)
+    else:  # plain ordering, so PostgreSQL walks the matching index
+        first = f"-{field}" if order == "desc" else field
     if order == "desc":
-        return [F(field).desc(nulls_last=True), "-created_at", "-id"]
-    return [F(field).asc(nulls_last=True), "created_at", "id"]
+        return [first, "-created_at", "-id"]
+    return [first, "created_at", "id"]
 
 
 @extend_schema_view(
