@@ -147,7 +147,9 @@ def ticket_score_refresh(*, ticket_id) -> float | None:
 def _scores_write(rows: list[tuple]) -> None:
     """Write many (id, score, breakdown) at once: on PostgreSQL one UPDATE joined to a
     single JSON document per batch (bulk_update's CASE WHEN, and quoting thousands of
-    array items, are far slower); bulk_update elsewhere."""
+    array items, are far slower), skipping rows whose score did not change (a rule
+    change moves the tickets it matches; rewriting every row would cost far more than
+    computing it); bulk_update elsewhere."""
     if connection.vendor != "postgresql":
         Ticket.objects.bulk_update(
             [Ticket(pk=pk, smart_score=score, score_breakdown=bd) for pk, score, bd in rows],
@@ -160,7 +162,7 @@ def _scores_write(rows: list[tuple]) -> None:
             """
             UPDATE tickets_ticket AS t SET smart_score = v.s, score_breakdown = v.b
             FROM jsonb_to_recordset(%s::jsonb) AS v(id uuid, s float8, b jsonb)
-            WHERE t.id = v.id
+            WHERE t.id = v.id AND t.smart_score IS DISTINCT FROM v.s
             """,
             [document],
         )

@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from agents.models import Agent, Organization, Team
 from agents.services import agent_role_sync
 from rules.models import Rule
+from rules.services import scores_refresh
 from sla.models import BusinessCalendar, SLAPolicy
 from sla.policies import calendar_save, policy_save
 from tickets.models import Ticket
@@ -115,6 +116,12 @@ class Command(BaseCommand):
         with connection.cursor() as cursor:
             for table in TABLES:
                 cursor.execute(f"ANALYZE {table}")
+        # Real smart scores of the active tickets (rules, SLA urgency), as the worker
+        # would have left them.
+        active = Ticket.objects.filter(status__in=["open", "in_progress", "pending"]).count()
+        progress = Progress("smart scores", active)
+        for org in orgs:
+            progress.advance(scores_refresh(organization_id=org["org"].pk))
         self.stdout.write(
             f"Loaded {tickets:,} tickets and {tickets * messages_per_ticket:,} messages in "
             f"{len(orgs)} organization(s) in {time.monotonic() - started:.0f} s."
