@@ -208,6 +208,12 @@ class Ticket(models.Model):
                 fields=["organization", "-smart_score", "-created_at", "-id"],
                 name="ticket_org_smart_idx",
             ),
+            # An agent's queue of tickets that need work, newest first (partial).
+            models.Index(
+                fields=["assignee", "-created_at", "-id"],
+                condition=Q(status__in=lifecycle.ACTIVE_STATUSES),
+                name="ticket_agent_queue_idx",
+            ),
             # An agent's tickets, newest first (the assigned_to filter).
             models.Index(fields=["assignee", "-created_at", "-id"], name="ticket_assignee_new_idx"),
             # A customer's tickets, newest first.
