@@ -91,6 +91,25 @@ def agent_client(agent):
 
 
 @pytest.fixture
+def manager_client(manager):
+    """A manager logged in by session: for the API and the admin alike."""
+    client = APIClient()
+    client.force_login(manager)
+    return client
+
+
+@pytest.fixture
+def other_manager_client(other_organization):
+    """A manager of another organization, logged in by session."""
+    other = AgentFactory(
+        organization=other_organization, role=roles.MANAGER, email="boss@globex.test"
+    )
+    client = APIClient()
+    client.force_login(other)
+    return client
+
+
+@pytest.fixture
 def api_key(organization):
     key, raw = api_key_create(organization=organization, name="frontend", actor=None)
     return raw

@@ -96,3 +96,16 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
         if not change and not request.user.is_superuser and _org_field(type(obj)):
             obj.organization_id = request.user.organization_id
         super().save_model(request, obj, form, change)
+
+
+class ReadOnlyAdminMixin:
+    """For logs and derived rows (events, clocks): viewable, never edited in the admin."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

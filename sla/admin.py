@@ -12,7 +12,7 @@ from django.urls import path
 from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
-from agents.admin_scoping import OrganizationScopedAdmin
+from agents.admin_scoping import OrganizationScopedAdmin, ReadOnlyAdminMixin
 from agents.exceptions import DomainError
 from sla.business_time import format_hhmm
 from sla.calendars import calendar_spec_refresh
@@ -256,7 +256,7 @@ class SLAPolicyAdmin(OrganizationScopedAdmin, SimpleHistoryAdmin):
 
 
 @admin.register(SLAClock)
-class SLAClockAdmin(OrganizationScopedAdmin):
+class SLAClockAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
     list_display = [
         "ticket",
         "metric",
@@ -271,12 +271,3 @@ class SLAClockAdmin(OrganizationScopedAdmin):
     list_select_related = ["ticket", "policy"]
     search_fields = ["ticket__subject"]
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

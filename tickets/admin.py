@@ -12,7 +12,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
-from agents.admin_scoping import OrganizationScopedAdmin
+from agents.admin_scoping import OrganizationScopedAdmin, ReadOnlyAdminMixin
 from agents.exceptions import DomainError
 from agents.models import Agent, Team
 from tickets import lifecycle
@@ -569,7 +569,7 @@ def _event_summary(event: TicketEvent) -> str:
 
 
 @admin.register(TicketEvent)
-class TicketEventAdmin(OrganizationScopedAdmin):
+class TicketEventAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
     """The event log / outbox, read-only: what happened, and whether follow-up ran."""
 
     list_display = ["id", "kind", "ticket", "actor_label", "created_at", "handled_at", "attempts"]
@@ -577,12 +577,3 @@ class TicketEventAdmin(OrganizationScopedAdmin):
     list_select_related = ["ticket"]
     search_fields = ["ticket__subject", "kind"]
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

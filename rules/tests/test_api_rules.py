@@ -31,13 +31,6 @@ RULE_FIELDS = {
 
 
 @pytest.fixture
-def manager_client(manager):
-    client = APIClient()
-    client.force_login(manager)
-    return client
-
-
-@pytest.fixture
 def manager_key_client(organization):
     _, raw = api_key_create(organization=organization, name="ops", role=roles.MANAGER, actor=None)
     client = APIClient()

@@ -6,11 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from django.test import Client
 from django.utils import timezone
 
-from agents import roles
-from agents.tests.factories import AgentFactory
 from sla.calendars import calendar_build
 from sla.models import BusinessCalendar, SLAClock, SLAPolicy
 from sla.policies import calendar_save, policy_save
@@ -32,23 +29,6 @@ def dispatch_all() -> None:
         failed = TicketEvent.objects.filter(handled_at__isnull=True, attempts__gt=0)
         assert not failed.exists(), list(failed.values_list("kind", "last_error"))
     raise AssertionError("events keep coming")
-
-
-@pytest.fixture
-def manager_client(manager):
-    client = Client()
-    client.force_login(manager)
-    return client
-
-
-@pytest.fixture
-def other_manager_client(other_organization):
-    other = AgentFactory(
-        organization=other_organization, role=roles.MANAGER, email="boss@globex.test"
-    )
-    client = Client()
-    client.force_login(other)
-    return client
 
 
 @pytest.fixture

@@ -6,10 +6,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from rest_framework.test import APIClient
 
-from agents import roles
-from agents.tests.factories import AgentFactory
 from sla.models import BusinessCalendar, BusinessHours, Holiday
 from sla.policies import calendar_save, policy_save
 
@@ -18,23 +15,6 @@ pytestmark = pytest.mark.django_db
 URL = "/api/v1/sla/calendars"
 NY = ZoneInfo("America/New_York")
 WEEKDAYS_9_TO_5 = [{"weekday": d, "start": "09:00", "end": "17:00"} for d in range(5)]
-
-
-@pytest.fixture
-def manager_client(manager):
-    client = APIClient()
-    client.force_login(manager)
-    return client
-
-
-@pytest.fixture
-def other_manager_client(other_organization):
-    other = AgentFactory(
-        organization=other_organization, role=roles.MANAGER, email="boss@globex.test"
-    )
-    client = APIClient()
-    client.force_login(other)
-    return client
 
 
 def ny_office(**changes) -> dict:

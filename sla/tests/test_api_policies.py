@@ -7,7 +7,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from agents import roles
-from agents.tests.factories import AgentFactory, TeamFactory
+from agents.tests.factories import TeamFactory
 from sla.models import SLAPolicy
 from sla.policies import calendar_save
 
@@ -22,23 +22,6 @@ STEP_DEFAULTS = {
     "assign_manager": False,
     "notify": True,
 }
-
-
-@pytest.fixture
-def manager_client(manager):
-    client = APIClient()
-    client.force_login(manager)
-    return client
-
-
-@pytest.fixture
-def other_manager_client(other_organization):
-    other = AgentFactory(
-        organization=other_organization, role=roles.MANAGER, email="boss@globex.test"
-    )
-    client = APIClient()
-    client.force_login(other)
-    return client
 
 
 def _calendar(organization, name="NY office"):

@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from rest_framework.test import APIClient
 
 from sla.models import SLAClock, SLANotification
 from sla.policies import calendar_save, policy_save
@@ -428,13 +427,6 @@ def test_reopening_starts_a_new_resolution_clock(agent_client, organization, mak
     assert instant(resolution["due_at"]) == start + timedelta(hours=7)  # the full target
     assert resolution["business_seconds_remaining"] == 120 * 60
     assert [(m["metric"], m["status"]) for m in sla["history"]] == [("resolution", "met")]
-
-
-@pytest.fixture
-def manager_client(manager):
-    client = APIClient()
-    client.force_login(manager)
-    return client
 
 
 def test_a_holiday_added_to_the_calendar_moves_open_deadlines(

@@ -12,13 +12,6 @@ from tickets.services import customer_get_or_create, note_add, ticket_create
 
 
 @pytest.fixture
-def manager_client(manager):
-    client = Client()
-    client.force_login(manager)
-    return client
-
-
-@pytest.fixture
 def foreign_ticket(other_organization):
     customer = customer_get_or_create(organization=other_organization, external_id="1")
     return ticket_create(

@@ -97,13 +97,6 @@ def _set_score(ticket, score: float) -> None:
 
 
 @pytest.fixture
-def manager_client(manager):
-    client = APIClient()
-    client.force_login(manager)
-    return client
-
-
-@pytest.fixture
 def other_ticket(other_organization):
     """A ticket of another organization; its customer has the same customer_id as ours."""
     customer = customer_get_or_create(
