@@ -2,7 +2,13 @@ from django.apps import AppConfig
 
 
 class IntelligenceConfig(AppConfig):
-    """The Quimbi client and cached customer intelligence (issue #8)."""
+    """The Quimbi client, kept customer intelligence and the endpoints built on it."""
 
     name = "intelligence"
     verbose_name = "Customer intelligence"
+
+    def ready(self):
+        from intelligence.api.enrich import intelligence_detail_enrich
+        from tickets.api.extensions import detail_enricher_register
+
+        detail_enricher_register(intelligence_detail_enrich)

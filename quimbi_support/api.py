@@ -109,6 +109,7 @@ v1_patterns = [
     path("", include("agents.api.urls")),
     path("", include("rules.api.urls")),
     path("", include("sla.api.urls")),
+    path("", include("intelligence.api.urls")),
     path("", include("tickets.api.urls")),
 ]
 

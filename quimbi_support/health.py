@@ -63,6 +63,14 @@ def ready(request):
             results[name] = {"status": "error", "error": f"{type(exc).__name__}: {exc}"[:300]}
             failing.append(name)
         results[name]["ms"] = round((time.monotonic() - started) * 1000, 1)
+    # Quimbi enriches but is not needed to serve: its state is reported, never failing.
+    from intelligence.client import breaker
+
+    results["quimbi"] = {
+        "status": breaker().state,
+        "configured": bool(settings.QUIMBI_BASE_URL),
+        "required": False,
+    }
     body = {"status": "ok" if not failing else "unavailable", "checks": results}
     if failing:
         body["failing"] = failing

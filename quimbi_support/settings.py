@@ -250,6 +250,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sla.scan",
         "schedule": env.float("SLA_SCAN_SECONDS", default=60.0),
     },
+    "intelligence.refresh_open_customers": {
+        "task": "intelligence.refresh_open_customers",
+        "schedule": env.float("INTELLIGENCE_REFRESH_SECONDS", default=600.0),
+    },
     "rules.smart_score_refresh": {
         "task": "rules.smart_score_refresh",
         "schedule": env.float("SCORE_REFRESH_SECONDS", default=60.0),

@@ -11,5 +11,5 @@ def on_ticket_changed(event: TicketEvent) -> None:
 
 def on_customer_changed(*, customer_id, fields: list[str]) -> None:
     # Tier (and later intelligence) feeds the score: rescore their open tickets.
-    if "tier" in fields:
+    if "tier" in fields or "intelligence" in fields:
         rescore_enqueue(customer_id=customer_id)

@@ -18,7 +18,9 @@ def test_ready_checks_database_cache_and_broker():
         "database": "ok",
         "cache": "ok",
         "broker": "ok",
+        "quimbi": "closed",
     }
+    assert body["checks"]["quimbi"]["required"] is False
 
 
 @pytest.mark.django_db

@@ -1,0 +1,166 @@
+"""The Quimbi platform client: one requests session, connect/read timeouts, bounded
+retries with exponential backoff and jitter on 429/500/502/503/504 (honouring
+Retry-After, capped), no retry on other 4xx, a circuit breaker, and one structured log
+line per call (path, status, attempts, duration, outcome).
+
+Answers are returned raw; `intelligence.adapters` normalises the two shapes Quimbi is
+known to serve (the published contract and what its code serves today)."""
+
+import logging
+import random
+import time
+
+import requests
+from django.conf import settings
+
+from intelligence.breaker import CircuitBreaker, CircuitOpen
+
+logger = logging.getLogger("intelligence.quimbi")
+
+RETRYABLE = {429, 500, 502, 503, 504}
+MAX_RETRY_AFTER = 2.0  # seconds: a ticket request never waits long on Quimbi
+
+
+class QuimbiError(Exception):
+    """Quimbi answered with an error that retrying will not fix (e.g. 404, 422)."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: str = ""):
+        super().__init__(message)
+        self.status, self.code = status, code
+
+
+class QuimbiUnavailable(QuimbiError):
+    """Quimbi is not configured, down, slow, open-circuited or answering garbage."""
+
+
+_breaker = CircuitBreaker(threshold=5, cooldown=30.0)
+
+
+def breaker() -> CircuitBreaker:
+    return _breaker
+
+
+def _error_of(response) -> tuple[str, str]:
+    try:
+        body = response.json()
+    except ValueError:
+        return "", response.text[:200]
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):  # published shape
+        return str(body["error"].get("code", "")), str(body["error"].get("message", ""))
+    if isinstance(body, dict) and "detail" in body:  # what the platform's code serves
+        return "", str(body["detail"])[:200]
+    return "", str(body)[:200]
+
+
+class QuimbiClient:
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        connect_timeout: float = 2.0,
+        read_timeout: float | None = None,
+        retries: int = 2,
+        backoff: float = 0.2,
+        circuit: CircuitBreaker | None = None,
+        session: requests.Session | None = None,
+    ):
+        self.base_url = (base_url if base_url is not None else settings.QUIMBI_BASE_URL).rstrip("/")
+        self.api_key = api_key if api_key is not None else settings.QUIMBI_API_KEY
+        self.timeout = (connect_timeout, read_timeout or settings.QUIMBI_TIMEOUT_SECONDS)
+        self.retries, self.backoff = retries, backoff
+        self.circuit = circuit or _breaker
+        self.session = session or requests.Session()
+
+    def post(self, path: str, body: dict) -> dict:
+        if not self.base_url:
+            raise QuimbiUnavailable("Quimbi is not configured (QUIMBI_BASE_URL).")
+        try:
+            self.circuit.before_call()
+        except CircuitOpen as exc:
+            logger.info("quimbi call skipped", extra={"path": path, "outcome": "circuit_open"})
+            raise QuimbiUnavailable(str(exc)) from None
+        started, attempt = time.monotonic(), 0
+        while True:
+            attempt += 1
+            try:
+                response = self.session.post(
+                    f"{self.base_url}{path}",
+                    json=body,
+                    headers={"X-API-Key": self.api_key, "Content-Type": "application/json"},
+                    timeout=self.timeout,
+                )
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if attempt <= self.retries:
+                    self._sleep(attempt, None)
+                    continue
+                return self._fail(path, started, attempt, None, f"{type(exc).__name__}")
+            if response.status_code in RETRYABLE:
+                if attempt <= self.retries:
+                    self._sleep(attempt, response.headers.get("Retry-After"))
+                    continue
+                return self._fail(path, started, attempt, response.status_code, "retryable")
+            if response.status_code >= 400:
+                # The service is up; the request is wrong or the customer unknown.
+                self.circuit.success()
+                code, message = _error_of(response)
+                self._log(path, started, attempt, response.status_code, "client_error")
+                raise QuimbiError(
+                    message or f"HTTP {response.status_code}",
+                    status=response.status_code,
+                    code=code,
+                )
+            try:
+                data = response.json()
+            except ValueError:
+                return self._fail(path, started, attempt, response.status_code, "malformed")
+            if not isinstance(data, dict):
+                return self._fail(path, started, attempt, response.status_code, "malformed")
+            self.circuit.success()
+            self._log(path, started, attempt, response.status_code, "ok")
+            return data
+
+    def _sleep(self, attempt: int, retry_after: str | None) -> None:
+        delay = self.backoff * (2 ** (attempt - 1)) + random.uniform(0, self.backoff)
+        if retry_after:
+            try:
+                delay = max(delay, float(retry_after))
+            except ValueError:
+                pass
+        time.sleep(min(delay, MAX_RETRY_AFTER))
+
+    def _fail(self, path, started, attempt, status, outcome):
+        self.circuit.failure()
+        self._log(path, started, attempt, status, outcome)
+        raise QuimbiUnavailable(f"Quimbi unavailable ({outcome})", status=status)
+
+    def _log(self, path, started, attempt, status, outcome) -> None:
+        logger.info(
+            "quimbi %s %s in %.0f ms (%d attempt%s)",
+            path,
+            outcome,
+            (time.monotonic() - started) * 1000,
+            attempt,
+            "" if attempt == 1 else "s",
+            extra={
+                "path": path,
+                "status": status,
+                "attempts": attempt,
+                "outcome": outcome,
+                "duration_ms": round((time.monotonic() - started) * 1000, 1),
+            },
+        )
+
+    # --- the calls ---------------------------------------------------------------
+    def analyze(self, customer_id: str) -> dict:
+        return self.post("/api/intelligence/analyze", {"customer_id": customer_id, "context": {}})
+
+    def churn(self, customer_id: str) -> dict:
+        return self.post("/api/intelligence/predict/churn", {"customer_id": customer_id})
+
+    def ltv(self, customer_id: str, months: int = 12) -> dict:
+        # Both spellings of the horizon: the contract's and the one the code reads.
+        return self.post(
+            "/api/intelligence/predict/ltv",
+            {"customer_id": customer_id, "horizon_months": months, "time_horizon_months": months},
+        )

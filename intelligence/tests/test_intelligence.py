@@ -1,0 +1,78 @@
+"""Kept intelligence, the profile endpoints, and ticket endpoints while Quimbi hangs."""
+
+import time
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from intelligence.client import QuimbiUnavailable
+from intelligence.models import CustomerIntelligence
+from intelligence.services import intelligence_refresh
+
+ANALYZE = "/api/intelligence/analyze"
+pytestmark = pytest.mark.django_db
+
+
+def test_refresh_keeps_the_answer_and_profile_serves_it(quimbi, key_client, customer):
+    intelligence_refresh(customer=customer)
+    row = CustomerIntelligence.objects.get(customer=customer)
+    assert (row.lifetime_value, row.churn_score, row.ltv_12m) == (3420.5, 0.73, 1250.0)
+    body = key_client.get(f"/api/mcp/customer/{customer.external_id}").json()
+    assert body["intelligence_status"] == "fresh"
+    assert body["archetype"]["id"] == body["archetype"]["archetype_id"] == "weekly_highvalue"
+    assert body["business_metrics"]["lifetime_value"] == 3420.5
+    assert body["churn_risk"]["risk_level"] == "high"
+    assert body["segment_memberships"] == body["fuzzy_memberships"]
+    churn = key_client.get(f"/api/mcp/customer/{customer.external_id}/churn-risk").json()
+    assert churn["churn_risk_score"] == 0.73
+    v1 = key_client.get(f"/api/v1/customers/{customer.external_id}/intelligence").json()
+    assert v1["customer_id"] == customer.external_id
+
+
+def test_profile_fetches_once_when_nothing_is_kept(quimbi, key_client, customer):
+    assert key_client.get(f"/api/mcp/customer/{customer.external_id}").status_code == 200
+    key_client.get(f"/api/mcp/customer/{customer.external_id}")
+    assert quimbi.count(ANALYZE) == 1  # the second answer came from what was kept
+
+
+def test_stale_intelligence_is_served_during_an_outage(quimbi, key_client, customer):
+    intelligence_refresh(customer=customer)
+    quimbi.failures = [503] * 20
+    with time_machine.travel(timezone.now() + timedelta(hours=2)):
+        body = key_client.get(f"/api/mcp/customer/{customer.external_id}").json()
+    assert body["intelligence_status"] == "stale"
+    assert body["business_metrics"]["lifetime_value"] == 3420.5
+
+
+def test_outage_with_nothing_kept_is_a_clear_503(quimbi, key_client, customer):
+    quimbi.failures = [503] * 5
+    response = key_client.get(f"/api/mcp/customer/{customer.external_id}")
+    assert response.status_code == 503 and "unavailable" in response.json()["detail"]
+
+
+def test_unknown_customer_is_404(quimbi, key_client):
+    assert key_client.get("/api/mcp/customer/no-such-customer").status_code == 404
+
+
+def test_ticket_endpoints_keep_their_latency_while_quimbi_hangs(quimbi, key_client, make_ticket):
+    quimbi.hang = True
+    ticket = make_ticket()
+    started = time.monotonic()
+    assert key_client.get("/api/v1/tickets").status_code == 200
+    detail = key_client.get(f"/api/v1/tickets/{ticket.pk}")
+    elapsed = time.monotonic() - started
+    assert detail.status_code == 200
+    assert detail.json()["customer_profile"]["intelligence_status"] == "unavailable"
+    assert elapsed < 1.0  # nothing on the ticket path waits for Quimbi
+    assert quimbi.count(ANALYZE) == 0
+
+
+def test_a_failed_refresh_keeps_the_last_good_answer(quimbi, customer):
+    intelligence_refresh(customer=customer)
+    quimbi.failures = [500] * 10
+    with pytest.raises(QuimbiUnavailable):
+        intelligence_refresh(customer=customer)
+    row = CustomerIntelligence.objects.get(customer=customer)
+    assert row.lifetime_value == 3420.5 and row.last_error
