@@ -12,12 +12,15 @@ import time
 
 import requests
 from django.conf import settings
+from django.core.cache import cache
 
 from intelligence.breaker import CircuitBreaker, CircuitOpen
 
 logger = logging.getLogger("intelligence.quimbi")
 
 RETRYABLE = {429, 500, 502, 503, 504}
+ANALYZE_TTL = 15 * 60
+PREDICTION_TTL = 60 * 60
 MAX_RETRY_AFTER = 2.0  # seconds: a ticket request never waits long on Quimbi
 
 
@@ -151,16 +154,92 @@ class QuimbiClient:
             },
         )
 
+    def cached_post(self, path: str, body: dict, *, key: str, ttl: int) -> dict:
+        """Intelligence answers are cacheable (generation answers are not)."""
+        cache_key = f"quimbi:{self.api_key[-6:]}:{path}:{key}"
+        hit = cache.get(cache_key)
+        if hit is not None:
+            return hit
+        data = self.post(path, body)
+        cache.set(cache_key, data, ttl)
+        return data
+
     # --- the calls ---------------------------------------------------------------
     def analyze(self, customer_id: str) -> dict:
-        return self.post("/api/intelligence/analyze", {"customer_id": customer_id, "context": {}})
+        return self.cached_post(
+            "/api/intelligence/analyze",
+            {"customer_id": customer_id, "context": {}},
+            key=customer_id,
+            ttl=ANALYZE_TTL,
+        )
 
     def churn(self, customer_id: str) -> dict:
-        return self.post("/api/intelligence/predict/churn", {"customer_id": customer_id})
+        return self.cached_post(
+            "/api/intelligence/predict/churn",
+            {"customer_id": customer_id},
+            key=customer_id,
+            ttl=PREDICTION_TTL,
+        )
 
     def ltv(self, customer_id: str, months: int = 12) -> dict:
         # Both spellings of the horizon: the contract's and the one the code reads.
-        return self.post(
+        return self.cached_post(
             "/api/intelligence/predict/ltv",
             {"customer_id": customer_id, "horizon_months": months, "time_horizon_months": months},
+            key=f"{customer_id}:{months}",
+            ttl=PREDICTION_TTL,
+        )
+
+    def generate_message(
+        self,
+        *,
+        customer_id: str,
+        profile: dict,
+        conversation: list[dict],
+        channel: str,
+        tone: str,
+        length: str,
+        goal: str = "resolve_support_issue",
+    ) -> dict:
+        """A draft reply. The body carries both shapes: the published nested one and the
+        flat one the platform's code reads (it ignores fields it does not know)."""
+        channel = channel if channel in ("email", "sms", "chat") else "email"
+        return self.post(
+            "/api/generation/message",
+            {
+                "customer_profile": profile,
+                "context": {
+                    "goal": goal,
+                    "channel": channel,
+                    "conversation": [
+                        {
+                            "from": "agent" if m["from_agent"] else "customer",
+                            "content": m["content"],
+                        }
+                        for m in conversation
+                    ],
+                    "constraints": {"tone": tone, "length": length},
+                },
+                "customer_id": customer_id,
+                "conversation_history": [
+                    {"from_customer": not m["from_agent"], "text": m["content"]}
+                    for m in conversation
+                ],
+                "goal": goal,
+                "channel": channel,
+                "tone": tone,
+                "length": length,
+            },
+        )
+
+    def generate_actions(self, *, customer_id: str, profile: dict, ticket: dict) -> dict:
+        return self.post(
+            "/api/generation/actions",
+            {
+                "customer_profile": profile,
+                "scenario": "support_ticket",
+                "context": {"ticket": ticket},
+                "customer_id": customer_id,
+                "issue_type": ticket.get("subject", "support_ticket")[:100],
+            },
         )

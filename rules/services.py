@@ -33,6 +33,9 @@ SCORE_FIELDS = (
     "created_at",
     "search_text",
     "customer__tier",
+    # Customer intelligence kept from Quimbi (LEFT JOIN; None while unknown).
+    "customer__intelligence__lifetime_value",
+    "customer__intelligence__churn_score",
 )
 
 
@@ -110,11 +113,23 @@ def score_input(row: dict, *, sla_urgency: float | None = None) -> ScoreInput:
         created_at=row["created_at"],
         customer_tier=row.get("customer__tier") or "standard",
         search_text=row.get("search_text") or "",
+        lifetime_value=row.get("customer__intelligence__lifetime_value"),
+        churn_risk=row.get("customer__intelligence__churn_score"),
         sla_urgency=sla_urgency,
     )
 
 
+def _intelligence_of(ticket: Ticket):
+    """The customer's kept intelligence when the query loaded it (select_related), else
+    None: scoring a page never costs a query per ticket."""
+    customer = ticket.customer
+    if "intelligence" not in customer._state.fields_cache:
+        return None
+    return customer._state.fields_cache["intelligence"]
+
+
 def score_input_from_ticket(ticket: Ticket, *, sla_urgency: float | None = None) -> ScoreInput:
+    intel = _intelligence_of(ticket)
     return ScoreInput(
         status=ticket.status,
         priority=ticket.priority,
@@ -122,6 +137,8 @@ def score_input_from_ticket(ticket: Ticket, *, sla_urgency: float | None = None)
         created_at=ticket.created_at,
         customer_tier=ticket.customer.tier,
         search_text=ticket.search_text,
+        lifetime_value=intel.lifetime_value if intel else None,
+        churn_risk=intel.churn_score if intel else None,
         sla_urgency=sla_urgency,
     )
 
@@ -341,7 +358,7 @@ def tickets_prioritize(*, organization_id, ticket_ids: list, rule_ids: list | No
     """
     tickets = list(
         Ticket.objects.filter(organization_id=organization_id, pk__in=ticket_ids)
-        .select_related("customer")
+        .select_related("customer__intelligence")
         .prefetch_related("tags")
     )
     found = {str(t.pk) for t in tickets}

@@ -97,3 +97,13 @@ def test_not_configured_is_unavailable(settings):
     settings.QUIMBI_BASE_URL = ""
     with pytest.raises(QuimbiUnavailable):
         QuimbiClient().analyze("C1")
+
+
+def test_intelligence_answers_are_cached(quimbi):
+    c = client()
+    c.analyze("C9")
+    c.analyze("C9")
+    c.churn("C9")
+    c.churn("C9")
+    assert quimbi.count(ANALYZE) == 1
+    assert quimbi.count("/api/intelligence/predict/churn") == 1

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.utils import timezone
 
 from intelligence.client import QuimbiUnavailable
@@ -71,8 +72,45 @@ def test_ticket_endpoints_keep_their_latency_while_quimbi_hangs(quimbi, key_clie
 
 def test_a_failed_refresh_keeps_the_last_good_answer(quimbi, customer):
     intelligence_refresh(customer=customer)
+    cache.clear()  # the cached answer expired, and Quimbi is down
     quimbi.failures = [500] * 10
     with pytest.raises(QuimbiUnavailable):
         intelligence_refresh(customer=customer)
     row = CustomerIntelligence.objects.get(customer=customer)
     assert row.lifetime_value == 3420.5 and row.last_error
+
+
+def test_intelligence_feeds_the_score_and_vip_rule(
+    quimbi, key_client, manager_client, make_ticket, customer
+):
+    ticket = make_ticket()
+    before = key_client.post(
+        "/api/v1/tickets/prioritize", {"ticket_ids": [str(ticket.pk)]}, format="json"
+    ).json()["tickets"][0]["score_breakdown"]
+    assert before["components"][3] == {
+        "name": "intelligence",
+        "points": 0.0,
+        "reason": "no customer intelligence yet",
+    }
+    manager_client.post(
+        "/api/v1/rules",
+        {
+            "name": "Big spenders",
+            "type": "vip",
+            "conditions": {"tiers": ["x"], "min_ltv": 1000},
+            "boost_amount": 3,
+        },
+        format="json",
+    )
+    intelligence_refresh(customer=customer)  # LTV 3420.5, churn 0.73
+    body = key_client.post(
+        "/api/v1/tickets/prioritize", {"ticket_ids": [str(ticket.pk)]}, format="json"
+    ).json()
+    components = {c["name"]: c for c in body["tickets"][0]["score_breakdown"]["components"]}
+    # LTV 3.42 + churn 0.73 * 4 = 6.34, capped at 5.
+    assert components["intelligence"]["points"] == 5.0
+    assert "capped" in components["intelligence"]["reason"]
+    assert components["rule:Big spenders"]["points"] == 3.0
+    # The list's live rescoring reads the same intelligence without extra queries.
+    listed = key_client.get("/api/v1/tickets?apply_rules=true").json()["tickets"][0]
+    assert listed["smart_score"] == body["tickets"][0]["smart_score"]

@@ -27,6 +27,20 @@ def ticket_list_enrich(tickets: list[Ticket], items: list[dict]) -> None:
         fn(tickets, items)
 
 
+# list_related(): extra select_related paths for the ticket list's page query (e.g. the
+# customer's kept intelligence, read by the scorer without a query per ticket).
+_list_related: list[str] = []
+
+
+def list_related_register(path: str) -> None:
+    if path not in _list_related:
+        _list_related.append(path)
+
+
+def list_related() -> list[str]:
+    return list(_list_related)
+
+
 def rescorer_register(fn: Callable[[list[Ticket], object], None]) -> None:
     if fn not in _rescorers:
         _rescorers.append(fn)

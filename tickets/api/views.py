@@ -15,7 +15,12 @@ from agents.models import Agent, Team
 from agents.principals import caller_actor
 from tickets.api import representations as rep
 from tickets.api import serializers as s
-from tickets.api.extensions import ticket_detail_enrich, ticket_list_enrich, tickets_rescore
+from tickets.api.extensions import (
+    list_related,
+    ticket_detail_enrich,
+    ticket_list_enrich,
+    tickets_rescore,
+)
 from tickets.filters import TicketFilterSet, tickets_filter
 from tickets.pagination import (
     KEYSET_ORDERINGS,
@@ -172,6 +177,8 @@ class TicketViewSet(viewsets.GenericViewSet):
                 )
             page_qs = keyset_after(queryset, keyset, cursor_decode(p["cursor"], keyset))
             offset = 0
+        if list_related():
+            page_qs = page_qs.select_related(*list_related())
         rows = list(
             page_qs.order_by(*_ordering(p["sort"], p["order"], p["smart_order"]))[
                 offset : offset + limit + 1
