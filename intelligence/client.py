@@ -243,3 +243,15 @@ class QuimbiClient:
                 "issue_type": ticket.get("subject", "support_ticket")[:100],
             },
         )
+
+
+def client_for(organization_id, **kwargs) -> QuimbiClient:
+    """A client with the organization's own key when it has one (QuimbiAccount)."""
+    from intelligence.models import QuimbiAccount
+
+    account = QuimbiAccount.objects.filter(organization_id=organization_id).first()
+    if account is not None:
+        kwargs.setdefault("api_key", account.api_key)
+        if account.base_url:
+            kwargs.setdefault("base_url", account.base_url)
+    return QuimbiClient(**kwargs)

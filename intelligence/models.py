@@ -38,3 +38,63 @@ class CustomerIntelligence(models.Model):
 
     def __str__(self) -> str:
         return f"Intelligence of {self.customer_id}"
+
+
+class TicketDraft(models.Model):
+    """An AI (or fallback) draft reply, kept for audit and reused until the conversation
+    changes or another tone is asked for. Never sent by itself."""
+
+    id = models.BigAutoField(primary_key=True)
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="drafts")
+    content = models.TextField()
+    tone = models.CharField(max_length=40)
+    length = models.CharField(max_length=20, blank=True)
+    source = models.CharField(max_length=16)  # quimbi | fallback
+    personalization = models.JSONField(default=list, blank=True)
+    conversation_version = models.PositiveIntegerField(help_text="message_count it answers")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["ticket", "-created_at"], name="draft_ticket_idx")]
+
+    def __str__(self) -> str:
+        return f"Draft for {self.ticket_id} ({self.source})"
+
+
+class TicketRecommendation(models.Model):
+    """Next best actions for a ticket from Quimbi; completion of each action is kept
+    (by index) across reloads and regenerations."""
+
+    id = models.BigAutoField(primary_key=True)
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="recommendations"
+    )
+    data = models.JSONField()
+    conversation_version = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["ticket", "-created_at"], name="recommendation_ticket_idx")]
+
+    def __str__(self) -> str:
+        return f"Recommendation for {self.ticket_id}"
+
+
+class QuimbiAccount(models.Model):
+    """An organization's own Quimbi API key (and base URL), when it has one; otherwise
+    QUIMBI_API_KEY / QUIMBI_BASE_URL from the settings are used."""
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, primary_key=True, related_name="quimbi_account"
+    )
+    api_key = models.CharField(max_length=200)
+    base_url = models.URLField(blank=True, help_text="Empty: QUIMBI_BASE_URL.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "Quimbi account"
+
+    def __str__(self) -> str:
+        return f"Quimbi account of {self.organization}"

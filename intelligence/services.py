@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from intelligence.adapters import analyze_normalise, churn_normalise, ltv_normalise
-from intelligence.client import QuimbiClient, QuimbiError, QuimbiUnavailable
+from intelligence.client import QuimbiClient, QuimbiError, QuimbiUnavailable, client_for
 from intelligence.models import CustomerIntelligence
 from tickets.events import customer_changed
 from tickets.models import Customer
@@ -44,7 +44,7 @@ def cache_key(customer: Customer) -> str:
 def intelligence_refresh(*, customer: Customer, client: QuimbiClient | None = None):
     """Ask Quimbi (analyze, then churn and LTV) and keep the answer. Raises
     QuimbiUnavailable / QuimbiError when analyze fails; the old row stays as it was."""
-    client = client or QuimbiClient()
+    client = client or client_for(customer.organization_id)
     try:
         data = analyze_normalise(client.analyze(customer.external_id))
     except QuimbiError as exc:

@@ -8,7 +8,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from intelligence.client import QuimbiClient, QuimbiError, QuimbiUnavailable
+from intelligence.client import QuimbiError, QuimbiUnavailable, client_for
 from intelligence.models import CustomerIntelligence
 from intelligence.profile import customer_profile
 from intelligence.services import intelligence_refresh, intelligence_refresh_enqueue
@@ -46,7 +46,8 @@ def _profile_or_503(request, customer_id):
     if row is None:
         try:  # one bounded attempt, no retries: this is a request path
             row = intelligence_refresh(
-                customer=customer, client=QuimbiClient(read_timeout=2.0, retries=0)
+                customer=customer,
+                client=client_for(customer.organization_id, read_timeout=2.0, retries=0),
             )
         except QuimbiUnavailable:
             return None, Response(

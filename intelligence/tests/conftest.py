@@ -34,6 +34,25 @@ PUBLISHED = {
         "factors": [{"factor": "recency", "value": 18, "impact": 0.4, "direction": "up"}],
         "recommendations": ["Offer a retention discount"],
     },
+    "/api/generation/message": {
+        "message": "Hi Ada, your parcel ships today.",
+        "tone": "professional_friendly",
+        "channel": "email",
+        "personalization_applied": ["name"],
+    },
+    "/api/generation/actions": {
+        "actions": [
+            {
+                "action": "Offer express shipping",
+                "priority": "high",
+                "reasoning": "VIP",
+                "estimated_impact": {"retention_probability": 0.8, "revenue_at_risk": 3400},
+            },
+            {"action": "Apologise for the delay", "priority": "medium", "reasoning": "late"},
+        ],
+        "warnings": ["High churn risk"],
+        "talking_points": ["Loyal for 2 years"],
+    },
     "/api/intelligence/predict/ltv": {
         "forecasted_ltv": 1250.0,
         "confidence_interval": {"lower": 900, "upper": 1600, "confidence_level": 0.9},
@@ -62,6 +81,27 @@ CODE = {
         "recommended_interventions": ["Check in"],
     },
     "/api/intelligence/predict/ltv": {"predicted_ltv": 310.0, "confidence_interval": [200, 400]},
+    "/api/generation/message": {
+        "message": "Hello Ada, thanks for waiting.",
+        "confidence": 0.9,
+        "reasoning": "",
+        "personalizations": {"name": True, "history": False},
+        "suggested_actions": [],
+    },
+    "/api/generation/actions": {
+        "recommended_actions": [
+            {
+                "action": "Offer express shipping",
+                "details": "VIP",
+                "priority": "high",
+                "estimated_cost": 5,
+                "estimated_benefit": 50,
+                "success_probability": 0.7,
+            },
+        ],
+        "priority": "high",
+        "urgency_score": 0.8,
+    },
 }
 
 

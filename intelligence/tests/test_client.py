@@ -107,3 +107,14 @@ def test_intelligence_answers_are_cached(quimbi):
     c.churn("C9")
     assert quimbi.count(ANALYZE) == 1
     assert quimbi.count("/api/intelligence/predict/churn") == 1
+
+
+@pytest.mark.django_db
+def test_an_organization_can_use_its_own_key(quimbi, organization, settings):
+    from intelligence.client import client_for
+    from intelligence.models import QuimbiAccount
+
+    settings.QUIMBI_API_KEY = "platform-key"
+    QuimbiAccount.objects.create(organization=organization, api_key="test-key")
+    client_for(organization.pk).churn("C-org")
+    assert quimbi.requests[-1][2]["X-API-Key"] == "test-key"

@@ -114,3 +114,20 @@ def test_intelligence_feeds_the_score_and_vip_rule(
     # The list's live rescoring reads the same intelligence without extra queries.
     listed = key_client.get("/api/v1/tickets?apply_rules=true").json()["tickets"][0]
     assert listed["smart_score"] == body["tickets"][0]["smart_score"]
+
+
+def test_changed_intelligence_rescores_the_customers_tickets(
+    quimbi, customer, monkeypatch, django_capture_on_commit_callbacks
+):
+    from celery import current_app
+
+    sent = []
+    monkeypatch.setattr(current_app, "send_task", lambda name, args: sent.append((name, args)))
+    with django_capture_on_commit_callbacks(execute=True):
+        intelligence_refresh(customer=customer)
+    assert ("rules.rescore_customer", [str(customer.pk)]) in sent
+    sent.clear()
+    cache.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        intelligence_refresh(customer=customer)  # the same answer again: nothing to do
+    assert not [s for s in sent if s[0] == "rules.rescore_customer"]

@@ -1,0 +1,189 @@
+"""AI drafts and recommendations for tickets (Quimbi generation), with fallbacks.
+
+- A draft is reused while the conversation is unchanged (same message count) and the
+  tone is the same, so opening a ticket twice costs one generation call.
+- When Quimbi is unavailable, the draft is a fallback built from the ticket and the
+  customer's name (`source: fallback`): an agent can always reply.
+- Recommendations keep each action's `completed` flag by index; a regeneration carries
+  the flags over for actions with the same text.
+"""
+
+from django.utils import timezone
+
+from intelligence.client import QuimbiError, client_for
+from intelligence.models import CustomerIntelligence, TicketDraft, TicketRecommendation
+from intelligence.profile import customer_profile
+from tickets.models import Message, Ticket
+
+DEFAULT_TONE, DEFAULT_LENGTH = "professional_friendly", "medium"
+REQUEST_CLIENT = {"read_timeout": 3.0, "retries": 0}  # on a request path: one short try
+
+
+def _conversation(ticket: Ticket) -> list[dict]:
+    return list(
+        Message.objects.filter(ticket=ticket, is_internal=False)
+        .order_by("created_at")
+        .values("from_agent", "content")[:50]
+    )
+
+
+def _profile(ticket: Ticket) -> dict:
+    row = CustomerIntelligence.objects.filter(customer_id=ticket.customer_id).first()
+    return customer_profile(ticket.customer, row)
+
+
+def fallback_draft(ticket: Ticket) -> str:
+    first = (ticket.customer.name or "").split(" ")[0] or "there"
+    return (
+        f'Hi {first},\n\nThank you for reaching out about "{ticket.subject}". I\'m looking '
+        "into this now and will get back to you with an update as soon as possible.\n\n"
+        "Best regards"
+    )
+
+
+def draft_get(
+    *,
+    ticket: Ticket,
+    tone: str | None = None,
+    length: str | None = None,
+    regenerate: bool = False,
+    options: dict | None = None,
+) -> TicketDraft:
+    tone = tone or DEFAULT_TONE
+    length = length or DEFAULT_LENGTH
+    latest = TicketDraft.objects.filter(ticket=ticket).first()
+    if (
+        not regenerate
+        and latest is not None
+        and latest.conversation_version == ticket.message_count
+        and latest.tone == tone
+        and latest.source == "quimbi"
+    ):
+        return latest
+    try:
+        answer = client_for(ticket.organization_id, **REQUEST_CLIENT).generate_message(
+            customer_id=ticket.customer.external_id,
+            profile=_profile(ticket),
+            conversation=_conversation(ticket),
+            channel=ticket.channel,
+            tone=tone,
+            length=length,
+        )
+        content = answer.get("message")
+        if not isinstance(content, str) or not content.strip():
+            raise QuimbiError("empty draft")
+        applied = answer.get("personalization_applied")
+        if applied is None and isinstance(answer.get("personalizations"), dict):
+            applied = [k for k, v in answer["personalizations"].items() if v]
+        source = "quimbi"
+    except QuimbiError:
+        content, applied, source = fallback_draft(ticket), [], "fallback"
+    return TicketDraft.objects.create(
+        ticket=ticket,
+        content=content,
+        tone=tone,
+        length=length,
+        source=source,
+        personalization=applied if isinstance(applied, list) else [],
+        conversation_version=ticket.message_count,
+    )
+
+
+def draft_data(draft: TicketDraft) -> dict:
+    return {
+        "ticket_id": draft.ticket_id,
+        "draft": draft.content,
+        "tone": draft.tone,
+        "length": draft.length,
+        "personalization_applied": draft.personalization,
+        "generated_at": draft.created_at,
+        "source": draft.source,
+    }
+
+
+def _normalise_actions(answer: dict) -> dict:
+    actions = answer.get("actions")
+    if not isinstance(actions, list):  # the shape the platform's code serves
+        actions = (
+            answer.get("recommended_actions")
+            if isinstance(answer.get("recommended_actions"), list)
+            else []
+        )
+    items = []
+    impact = {}
+    for action in actions:
+        if not isinstance(action, dict):
+            continue
+        items.append(
+            {
+                "action": str(action.get("action", ""))[:300],
+                "completed": False,
+                "priority": action.get("priority") or "medium",
+                "reasoning": action.get("reasoning") or action.get("details"),
+            }
+        )
+        if isinstance(action.get("estimated_impact"), dict) and not impact:
+            impact = action["estimated_impact"]
+    priority = (
+        answer.get("priority")
+        if answer.get("priority") in ("urgent", "high", "normal")
+        else "normal"
+    )
+    return {
+        "priority": priority,
+        "actions": items,
+        "talking_points": answer.get("talking_points") or [],
+        "warnings": answer.get("warnings") or [],
+        "estimated_impact": {
+            "retention_probability": impact.get("retention_probability"),
+            "revenue_at_risk": impact.get("revenue_at_risk"),
+        },
+    }
+
+
+def recommendation_get(*, ticket: Ticket, regenerate: bool = False) -> TicketRecommendation:
+    """The ticket's recommendation: kept while the conversation is unchanged; raises
+    QuimbiError when none is kept and Quimbi is unavailable."""
+    latest = TicketRecommendation.objects.filter(ticket=ticket).first()
+    if (
+        latest is not None
+        and not regenerate
+        and (latest.conversation_version == ticket.message_count)
+    ):
+        return latest
+    try:
+        answer = client_for(ticket.organization_id, **REQUEST_CLIENT).generate_actions(
+            customer_id=ticket.customer.external_id,
+            profile=_profile(ticket),
+            ticket={
+                "subject": ticket.subject,
+                "priority": ticket.priority,
+                "channel": ticket.channel,
+            },
+        )
+    except QuimbiError:
+        if latest is not None:
+            return latest  # stale but useful
+        raise
+    data = _normalise_actions(answer)
+    if latest is not None:  # keep what the agent already did
+        done = {a["action"] for a in latest.data.get("actions", []) if a.get("completed")}
+        for action in data["actions"]:
+            action["completed"] = action["action"] in done
+    return TicketRecommendation.objects.create(
+        ticket=ticket, data=data, conversation_version=ticket.message_count
+    )
+
+
+def recommendation_action_complete(
+    *, recommendation: TicketRecommendation, index: int, completed: bool
+) -> TicketRecommendation:
+    actions = recommendation.data.get("actions", [])
+    if not 0 <= index < len(actions):
+        from agents.exceptions import NotFound
+
+        raise NotFound(f"No action {index}; this recommendation has {len(actions)}.")
+    actions[index]["completed"] = completed
+    actions[index]["completed_at"] = timezone.now().isoformat() if completed else None
+    recommendation.save(update_fields=["data"])
+    return recommendation

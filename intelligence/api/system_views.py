@@ -1,0 +1,118 @@
+"""System configuration (the behavioural axes) and churn-risk analytics."""
+
+from django.db.models import Avg, Count
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from intelligence.models import CustomerIntelligence
+
+# The behavioural axes the frontend shows when Quimbi does not provide them.
+AXES = [
+    (
+        "purchase_frequency",
+        "Purchase frequency",
+        "purchase",
+        ["weekly_shopper", "monthly_shopper", "occasional", "one_time"],
+    ),
+    ("purchase_value", "Purchase value", "purchase", ["high_value", "mid_value", "low_value"]),
+    (
+        "category_breadth",
+        "Category breadth",
+        "purchase",
+        ["multicategory_explorer", "focused", "single_category"],
+    ),
+    (
+        "price_sensitivity",
+        "Price sensitivity",
+        "purchase",
+        ["full_price", "deal_seeker", "discount_only"],
+    ),
+    ("recency", "Recency", "purchase", ["active", "cooling", "lapsed"]),
+    ("tenure", "Tenure", "purchase", ["new", "established", "veteran"]),
+    ("seasonality", "Seasonality", "purchase", ["year_round", "seasonal", "holiday_only"]),
+    (
+        "channel_preference",
+        "Channel preference",
+        "support",
+        ["email_first", "chat_first", "phone_first"],
+    ),
+    ("contact_frequency", "Contact frequency", "support", ["rare", "occasional", "frequent"]),
+    ("issue_type", "Typical issue", "support", ["shipping", "product", "billing", "account"]),
+    ("sentiment", "Sentiment", "support", ["positive", "neutral", "frustrated"]),
+    ("resolution_speed_need", "Need for speed", "support", ["patient", "normal", "urgent"]),
+    ("self_service", "Self-service", "support", ["self_serve", "mixed", "assisted"]),
+]
+
+
+class ConfigurationSerializer(serializers.Serializer):
+    version = serializers.CharField()
+    axis_count = serializers.IntegerField()
+    axes = serializers.ListField(child=serializers.DictField())
+
+
+class SystemConfigurationView(APIView):
+    @extend_schema(responses=ConfigurationSerializer)
+    def get(self, request):
+        axes = [
+            {
+                "name": name,
+                "display_name": display,
+                "description": display,
+                "category": category,
+                "segments": [
+                    {
+                        "name": s,
+                        "display_name": s.replace("_", " ").capitalize(),
+                        "description": s.replace("_", " "),
+                        "order": i,
+                    }
+                    for i, s in enumerate(segments)
+                ],
+            }
+            for name, display, category, segments in AXES
+        ]
+        return Response({"version": "1.0", "axis_count": len(axes), "axes": axes})
+
+
+class ChurnAnalyticsSerializer(serializers.Serializer):
+    customers_with_intelligence = serializers.IntegerField()
+    average_churn_risk = serializers.FloatField(allow_null=True)
+    distribution = serializers.DictField()
+    at_risk_customers = serializers.ListField(child=serializers.DictField())
+
+
+class ChurnAnalyticsView(APIView):
+    @extend_schema(responses=ChurnAnalyticsSerializer)
+    def get(self, request):
+        rows = CustomerIntelligence.objects.filter(organization_id=request.user.organization_id)
+        totals = rows.aggregate(n=Count("pk"), avg=Avg("churn_score"))
+        distribution = {level: 0 for level in ("low", "medium", "high", "critical")}
+        for row in rows.values("churn_level").annotate(n=Count("pk")):
+            if row["churn_level"] in distribution:
+                distribution[row["churn_level"]] = row["n"]
+        at_risk = (
+            rows.filter(churn_score__gte=0.6)
+            .select_related("customer")
+            .order_by("-churn_score")[:20]
+        )
+        return Response(
+            {
+                "customers_with_intelligence": totals["n"],
+                "average_churn_risk": round(totals["avg"], 3)
+                if totals["avg"] is not None
+                else None,
+                "distribution": distribution,
+                "at_risk_customers": [
+                    {
+                        "customer_id": r.customer.external_id,
+                        "name": r.customer.name,
+                        "churn_risk_score": r.churn_score,
+                        "risk_level": r.churn_level,
+                        "lifetime_value": r.lifetime_value,
+                    }
+                    for r in at_risk
+                ],
+            }
+        )
