@@ -255,3 +255,9 @@ def client_for(organization_id, **kwargs) -> QuimbiClient:
         if account.base_url:
             kwargs.setdefault("base_url", account.base_url)
     return QuimbiClient(**kwargs)
+
+
+def quimbi_configured(organization_id) -> bool:
+    """Is there a Quimbi to ask at all? Without one the backend runs on neutral defaults
+    (that is not an outage, and nothing answers 503 for it)."""
+    return bool(client_for(organization_id).base_url)

@@ -12,7 +12,7 @@ from intelligence.ai import (
     recommendation_action_complete,
     recommendation_get,
 )
-from intelligence.client import QuimbiError
+from intelligence.client import QuimbiError, quimbi_configured
 from intelligence.models import TicketRecommendation
 from tickets.selectors import ticket_get_for_organization
 
@@ -95,8 +95,22 @@ class DraftView(APIView):
 class RecommendationView(APIView):
     @extend_schema(parameters=[TICKET_ID], responses={200: RecommendationSerializer, 503: None})
     def get(self, request, ticket_id):
+        ticket = _ticket(request, ticket_id)
+        if not quimbi_configured(ticket.organization_id) and not ticket.recommendations.exists():
+            return Response(
+                {
+                    "priority": "normal",
+                    "actions": [],
+                    "talking_points": [],
+                    "warnings": [
+                        "Recommendations need the Quimbi platform, which is not "
+                        "configured for this organization."
+                    ],
+                    "estimated_impact": {"retention_probability": None, "revenue_at_risk": None},
+                }
+            )
         try:
-            recommendation = recommendation_get(ticket=_ticket(request, ticket_id))
+            recommendation = recommendation_get(ticket=ticket)
         except QuimbiError:
             return Response(
                 {

@@ -8,7 +8,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from intelligence.client import QuimbiError, QuimbiUnavailable, client_for
+from intelligence.client import QuimbiError, QuimbiUnavailable, client_for, quimbi_configured
 from intelligence.models import CustomerIntelligence
 from intelligence.profile import customer_profile
 from intelligence.services import intelligence_refresh, intelligence_refresh_enqueue
@@ -43,6 +43,8 @@ def _profile_or_503(request, customer_id):
         organization_id=request.user.organization_id, customer_id=customer_id
     )
     row = CustomerIntelligence.objects.filter(customer=customer).first()
+    if row is None and not quimbi_configured(customer.organization_id):
+        return customer_profile(customer, None), None  # neutral, "unavailable"
     if row is None:
         try:  # one bounded attempt, no retries: this is a request path
             row = intelligence_refresh(

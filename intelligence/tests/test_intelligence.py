@@ -131,3 +131,13 @@ def test_changed_intelligence_rescores_the_customers_tickets(
     with django_capture_on_commit_callbacks(execute=True):
         intelligence_refresh(customer=customer)  # the same answer again: nothing to do
     assert not [s for s in sent if s[0] == "rules.rescore_customer"]
+
+
+def test_without_quimbi_configured_profiles_are_neutral_not_errors(
+    key_client, customer, make_ticket, settings
+):
+    settings.QUIMBI_BASE_URL = ""
+    body = key_client.get(f"/api/mcp/customer/{customer.external_id}")
+    assert body.status_code == 200 and body.json()["intelligence_status"] == "unavailable"
+    recommendation = key_client.get(f"/api/ai/tickets/{make_ticket().pk}/recommendation")
+    assert recommendation.status_code == 200 and recommendation.json()["actions"] == []
