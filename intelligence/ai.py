@@ -10,6 +10,7 @@
 
 from django.utils import timezone
 
+from agents.exceptions import NotFound
 from intelligence.client import QuimbiError, client_for
 from intelligence.models import CustomerIntelligence, TicketDraft, TicketRecommendation
 from intelligence.profile import customer_profile
@@ -180,8 +181,6 @@ def recommendation_action_complete(
 ) -> TicketRecommendation:
     actions = recommendation.data.get("actions", [])
     if not 0 <= index < len(actions):
-        from agents.exceptions import NotFound
-
         raise NotFound(f"No action {index}; this recommendation has {len(actions)}.")
     actions[index]["completed"] = completed
     actions[index]["completed_at"] = timezone.now().isoformat() if completed else None

@@ -14,7 +14,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import FilteredRelation, Q
 from django.utils import timezone
 
-from agents.exceptions import Conflict, DomainError
+from agents.exceptions import Conflict, DomainError, NotFound
 from agents.models import Agent, Organization
 from rules.models import Rule, ScoringConfig
 from rules.scoring import DEFAULT_WEIGHTS, RuleSpec, ScoreInput, Weights, score_compute
@@ -364,8 +364,6 @@ def tickets_prioritize(*, organization_id, ticket_ids: list, rule_ids: list | No
     found = {str(t.pk) for t in tickets}
     missing = [str(i) for i in ticket_ids if str(i) not in found]
     if missing:
-        from agents.exceptions import NotFound
-
         raise NotFound(f"Unknown ticket ids: {', '.join(missing[:10])}.", field="ticket_ids")
     if rule_ids is not None:
         known = set(
@@ -375,8 +373,6 @@ def tickets_prioritize(*, organization_id, ticket_ids: list, rule_ids: list | No
         )
         unknown = [str(r) for r in rule_ids if r not in known]
         if unknown:
-            from agents.exceptions import NotFound
-
             raise NotFound(f"Unknown rule ids: {', '.join(unknown[:10])}.", field="rule_ids")
     weights, rules = scoring_context(organization_id=organization_id, rule_ids=rule_ids)
     now = timezone.now()

@@ -14,10 +14,15 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from agents.admin_scoping import OrganizationScopedAdmin, ReadOnlyAdminMixin
 from agents.exceptions import DomainError
-from sla.business_time import format_hhmm
+from sla.business_time import CalendarError, format_hhmm, parse_hhmm
 from sla.calendars import calendar_spec_refresh
 from sla.models import BusinessCalendar, BusinessHours, Holiday, SLAClock, SLAPolicy
-from sla.policies import POLICY_FIELDS, _calendar_validate, policy_save
+from sla.policies import (
+    POLICY_FIELDS,
+    calendar_validate,
+    policy_save,
+    reschedule_after_commit,
+)
 
 
 class HoursForm(forms.ModelForm):
@@ -48,8 +53,6 @@ class HoursForm(forms.ModelForm):
             self.initial["end"] = format_hhmm(self.instance.end_minute)
 
     def clean(self):
-        from sla.business_time import CalendarError, parse_hhmm
-
         data = super().clean()
         try:
             self.instance.start_minute = parse_hhmm(data.get("start", ""))
@@ -113,7 +116,7 @@ class CalendarForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         try:
-            _calendar_validate({**data, "always_open": True, "hours": []})
+            calendar_validate({**data, "always_open": True, "hours": []})
         except DomainError as exc:
             raise forms.ValidationError({exc.field or "name": exc.detail}) from None
         return data
@@ -131,9 +134,7 @@ class BusinessCalendarAdmin(OrganizationScopedAdmin, SimpleHistoryAdmin):
         super().save_related(request, form, formsets, change)
         calendar = form.instance
         calendar_spec_refresh(calendar)
-        from sla.policies import _after_commit_reschedule
-
-        _after_commit_reschedule(calendar.organization_id)
+        reschedule_after_commit(calendar.organization_id)
 
 
 class PolicyForm(forms.ModelForm):

@@ -66,7 +66,7 @@ def policy_match_reason(policy: SLAPolicy, ticket: Ticket) -> str:
 # --- Calendars ------------------------------------------------------------------------
 
 
-def _calendar_validate(data: dict) -> tuple[list[tuple[int, int, int]], list[tuple[date, str]]]:
+def calendar_validate(data: dict) -> tuple[list[tuple[int, int, int]], list[tuple[date, str]]]:
     try:
         validate_timezone(data.get("timezone") or "UTC")
     except Exception:
@@ -163,7 +163,7 @@ def calendar_save(
     name = (data.get("name") or "").strip()
     if not name:
         raise DomainError("A calendar needs a name.", field="name")
-    intervals, days = _calendar_validate(data)
+    intervals, days = calendar_validate(data)
     calendar = calendar or BusinessCalendar(organization=organization)
     calendar.name = name[:100]
     calendar.timezone = data.get("timezone") or "UTC"
@@ -184,7 +184,7 @@ def calendar_save(
     calendar.holidays.all().delete()
     Holiday.objects.bulk_create(Holiday(calendar=calendar, date=d, name=n) for d, n in days)
     calendar_spec_refresh(calendar)
-    _after_commit_reschedule(organization.pk)
+    reschedule_after_commit(organization.pk)
     return calendar
 
 
@@ -325,7 +325,7 @@ def policy_save(
             policy.save()
     except IntegrityError as exc:
         raise Conflict(f"A policy named {policy.name!r} already exists.", field="name") from exc
-    _after_commit_reschedule(organization.pk)
+    reschedule_after_commit(organization.pk)
     return policy
 
 
@@ -333,10 +333,10 @@ def policy_delete(*, policy: SLAPolicy, actor: Agent | None) -> None:
     organization_id = policy.organization_id
     policy._history_user = actor
     policy.delete()
-    _after_commit_reschedule(organization_id)
+    reschedule_after_commit(organization_id)
 
 
-def _after_commit_reschedule(organization_id) -> None:
+def reschedule_after_commit(organization_id) -> None:
     from celery import current_app
 
     def send():

@@ -6,6 +6,7 @@ appends a domain event (tickets/events.py) that follow-up work is dispatched fro
 `actor=None` means the system or an API key (then `actor_label` names it).
 """
 
+import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -16,7 +17,16 @@ from agents.exceptions import Conflict, DomainError
 from agents.models import Agent, Organization, Team
 from tickets import lifecycle
 from tickets.events import customer_changed, event_record
-from tickets.models import Assignment, Channel, Customer, Message, Priority, Tag, Ticket
+from tickets.models import (
+    Assignment,
+    Channel,
+    Customer,
+    CustomerTier,
+    Message,
+    Priority,
+    Tag,
+    Ticket,
+)
 
 PREVIEW_LENGTH = 280
 # Enough for keyword rules and search over a long conversation, bounded per ticket.
@@ -79,8 +89,6 @@ CUSTOMER_FIELDS = ("name", "email", "phone", "tier")
 
 
 def _customer_clean(fields: dict) -> dict:
-    from tickets.models import CustomerTier
-
     clean = {}
     for key, value in fields.items():
         if key not in CUSTOMER_FIELDS:
@@ -99,8 +107,6 @@ def customer_create(
     *, organization: Organization, external_id: str = "", actor: Agent | None, **fields
 ) -> Customer:
     """Create a customer; without an external id, its own id becomes its `customer_id`."""
-    import uuid
-
     external_id = (external_id or "").strip()
     if Customer.objects.filter(organization=organization, external_id=external_id).exists():
         raise Conflict(f"A customer with customer_id {external_id!r} exists.", field="customer_id")
