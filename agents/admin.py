@@ -2,9 +2,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import BaseUserCreationForm, UserChangeForm
-from simple_history.admin import SimpleHistoryAdmin
 
 from agents import roles
+from agents.admin_history import ScopedHistoryAdmin
 from agents.admin_scoping import OrganizationScopedAdmin
 from agents.models import Agent, ApiKey, Organization, Skill, Team
 from agents.services import agent_role_sync, api_key_create, api_key_revoke
@@ -49,7 +49,7 @@ class AgentChangeForm(UserChangeForm):
 
 
 @admin.register(Agent)
-class AgentAdmin(OrganizationScopedAdmin, UserAdmin, SimpleHistoryAdmin):
+class AgentAdmin(OrganizationScopedAdmin, UserAdmin, ScopedHistoryAdmin):
     form = AgentChangeForm
     add_form = AgentCreationForm
     ordering = ["name", "email"]

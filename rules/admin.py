@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
-from simple_history.admin import SimpleHistoryAdmin
 
+from agents.admin_history import ScopedHistoryAdmin
 from agents.admin_scoping import OrganizationScopedAdmin
 from agents.exceptions import DomainError
 from rules.models import Rule, ScoringConfig
@@ -29,7 +29,7 @@ class RuleForm(forms.ModelForm):
 
 
 @admin.register(Rule)
-class RuleAdmin(OrganizationScopedAdmin, SimpleHistoryAdmin):
+class RuleAdmin(OrganizationScopedAdmin, ScopedHistoryAdmin):
     """Prioritization rules. Saving goes through rules.services: validated, recorded,
     and the organization's open tickets are rescored in the background."""
 
@@ -87,7 +87,7 @@ class RuleAdmin(OrganizationScopedAdmin, SimpleHistoryAdmin):
 
 
 @admin.register(ScoringConfig)
-class ScoringConfigAdmin(OrganizationScopedAdmin, SimpleHistoryAdmin):
+class ScoringConfigAdmin(OrganizationScopedAdmin, ScopedHistoryAdmin):
     list_display = ["organization", "age_points_per_sqrt_hour", "intelligence_cap", "updated_at"]
 
     def save_model(self, request, obj, form, change):

@@ -10,8 +10,8 @@ from django.db.models import Count, Q
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
-from simple_history.admin import SimpleHistoryAdmin
 
+from agents.admin_history import ScopedHistoryAdmin
 from agents.admin_scoping import OrganizationScopedAdmin, ReadOnlyAdminMixin
 from agents.exceptions import DomainError
 from sla.business_time import CalendarError, format_hhmm, parse_hhmm
@@ -123,7 +123,7 @@ class CalendarForm(forms.ModelForm):
 
 
 @admin.register(BusinessCalendar)
-class BusinessCalendarAdmin(OrganizationScopedAdmin, SimpleHistoryAdmin):
+class BusinessCalendarAdmin(OrganizationScopedAdmin, ScopedHistoryAdmin):
     form = CalendarForm
     inlines = [HoursInline, HolidayInline]
     list_display = ["name", "timezone", "always_open", "holiday_country", "organization"]
@@ -184,7 +184,7 @@ class ValidatedPolicyForm(PolicyForm):
 
 
 @admin.register(SLAPolicy)
-class SLAPolicyAdmin(OrganizationScopedAdmin, SimpleHistoryAdmin):
+class SLAPolicyAdmin(OrganizationScopedAdmin, ScopedHistoryAdmin):
     """Policies are saved through sla.policies.policy_save: validated, recorded, and open
     tickets re-matched in the background."""
 

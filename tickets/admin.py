@@ -10,8 +10,8 @@ from django.db import connection
 from django.db.models import Count
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
-from simple_history.admin import SimpleHistoryAdmin
 
+from agents.admin_history import ScopedHistoryAdmin
 from agents.admin_scoping import OrganizationScopedAdmin, ReadOnlyAdminMixin
 from agents.exceptions import DomainError
 from agents.models import Agent, Team
@@ -229,7 +229,7 @@ class TicketAdminForm(forms.ModelForm):
 
 
 @admin.register(Ticket)
-class TicketAdmin(OrganizationScopedAdmin, SimpleHistoryAdmin):
+class TicketAdmin(OrganizationScopedAdmin, ScopedHistoryAdmin):
     form = TicketAdminForm
     list_display = [
         "subject",
