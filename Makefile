@@ -7,6 +7,8 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8001
+# The embedded server listens on this machine only; HOST=0.0.0.0 make run exposes it.
+HOST ?= 127.0.0.1
 
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/quimbi_bench
 
@@ -24,11 +26,11 @@ run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py seed_demo
-	@echo "Serving http://localhost:$(PORT)/admin/ and /api/v1/ with a Celery worker + beat. Ctrl-C stops all."
-	@trap 'kill 0' INT TERM EXIT; \
+	@echo "Serving http://$(HOST):$(PORT)/admin/ and /api/v1/ with a Celery worker + beat. Ctrl-C stops all."
+	@trap 'kill 0' INT TERM EXIT; export DEMO_FEATURES=$${DEMO_FEATURES:-true}; \
 	$(VENV)/bin/celery -A quimbi_support worker --beat --pool=solo --without-mingle \
 		--without-gossip --loglevel=INFO & \
-	$(VENV)/bin/gunicorn quimbi_support.wsgi --bind 0.0.0.0:$(PORT) --workers 2 --threads 4 \
+	$(VENV)/bin/gunicorn quimbi_support.wsgi --bind $(HOST):$(PORT) --workers 2 --threads 4 \
 		--access-logfile -
 
 test: install

@@ -5,6 +5,7 @@
 - Only the canonical /api/v1/ paths are listed; /api/... serves the same operations.
 """
 
+from django.conf import settings
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 
 ERROR_SCHEMA = {
@@ -48,8 +49,17 @@ class AutoSchema(SpectacularAutoSchema):
         return super().get_operation_id()
 
 
+DEMO_PATH_ENDINGS = ("/reset/", "/reset-conversation/")
+
+
 def only_versioned_paths(endpoints, **kwargs):
-    return [e for e in endpoints if e[0].startswith("/api/v1/")]
+    """The /api/v1 paths; the demo resets only where DEMO_FEATURES turns them on."""
+    return [
+        e
+        for e in endpoints
+        if e[0].startswith("/api/v1/")
+        and (settings.DEMO_FEATURES or not e[0].endswith(DEMO_PATH_ENDINGS))
+    ]
 
 
 def add_error_responses(result, generator, request, public):

@@ -6,6 +6,7 @@ REDIS_URL, CELERY_BROKER_URL, SECRET_KEY, ALLOWED_HOSTS and HTTPS=true. Every va
 is documented in .env.example and the README.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -94,7 +95,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     # A file, not shared-cache memory, so a test's Celery worker thread sees committed rows.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+    # One file per test process, so two runs on one checkout never share a database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -143,6 +145,9 @@ SECURE_REDIRECT_EXEMPT = [r"^health/"]
 if env.bool("BEHIND_TLS_PROXY", default=HTTPS):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
+# Demo-only endpoints (POST /tickets/{id}/reset and /reset-conversation): `make run` turns
+# them on; everywhere else they do not exist.
+DEMO_FEATURES = env.bool("DEMO_FEATURES", default=False)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
 
 CORS_ALLOWED_ORIGINS = env.list("CORS_ORIGINS", default=[])

@@ -552,6 +552,11 @@ def _event_summary(event: TicketEvent) -> str:
     p = event.payload or {}
     if event.kind == "ticket.status_changed":
         return f"{p.get('from')} → {p.get('to')}" + (f" ({p['reason']})" if p.get("reason") else "")
+    if event.kind == "ticket.updated" and "conversation_reset" in p:
+        archived = p["conversation_reset"].get("messages_archived", 0)
+        return f"demo reset: conversation back to its first message ({archived} archived)"
+    if event.kind == "ticket.updated" and "reset_into" in p:
+        return f"demo reset: copied into ticket {p['reset_into'].get('ticket_id')}"
     if event.kind == "ticket.updated":
         return "; ".join(
             f"{k}: {v.get('from')} → {v.get('to')}" for k, v in p.items() if isinstance(v, dict)

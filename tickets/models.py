@@ -239,8 +239,20 @@ class Ticket(models.Model):
         return self.status in lifecycle.ACTIVE_STATUSES
 
 
+class CurrentMessageManager(models.Manager):
+    """The conversation as it stands: messages a demo reset archived are left out."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(archived_at__isnull=True)
+
+
 class Message(models.Model):
-    """One message of a conversation, or an internal note (`is_internal`)."""
+    """One message of a conversation, or an internal note (`is_internal`).
+
+    Messages are never deleted by the application: a demo reset archives them
+    (`archived_at`); `Message.objects` (and `ticket.messages`) show the current
+    conversation, `Message.all_objects` every row.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organization = models.ForeignKey(
@@ -268,9 +280,17 @@ class Message(models.Model):
     channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.EMAIL)
     external_id = models.CharField(max_length=128, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    archived_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when a demo reset took it out of the conversation."
+    )
+
+    all_objects = models.Manager()
+    objects = CurrentMessageManager()
 
     class Meta:
         ordering = ["created_at", "id"]
+        default_manager_name = "objects"
+        base_manager_name = "all_objects"
         constraints = [
             models.CheckConstraint(condition=~Q(content=""), name="message_content_not_empty"),
             # Only the team writes internal notes.

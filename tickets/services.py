@@ -635,14 +635,15 @@ def _first_message(ticket: Ticket) -> Message | None:
 def ticket_reset_conversation(*, ticket: Ticket, actor: Agent | None, actor_label: str = "") -> int:
     """Demo reset: keep only the first message; the ticket is open and unanswered again.
 
-    Returns how many messages and notes were deleted.
+    The other messages and notes are archived, not deleted (`Message.all_objects` keeps
+    them), and the reset is in the ticket's timeline. Returns how many were archived.
     """
     ticket = _lock(ticket)
     first = _first_message(ticket)
-    doomed = Message.objects.filter(ticket=ticket)
+    removed = Message.objects.filter(ticket=ticket)
     if first is not None:
-        doomed = doomed.exclude(pk=first.pk)
-    deleted, _ = doomed.delete()
+        removed = removed.exclude(pk=first.pk)
+    deleted = removed.update(archived_at=timezone.now())
     old_status = ticket.status
     ticket.status = lifecycle.OPEN
     ticket.status_changed_at = timezone.now()
@@ -676,7 +677,7 @@ def ticket_reset_conversation(*, ticket: Ticket, actor: Agent | None, actor_labe
         kind="ticket.updated",
         actor=actor,
         actor_label=actor_label,
-        payload={"conversation_reset": {"messages_deleted": deleted}},
+        payload={"conversation_reset": {"messages_archived": deleted}},
     )
     if old_status != ticket.status:
         _record_status_change(ticket, old_status, actor, actor_label, "conversation reset")
@@ -713,4 +714,11 @@ def ticket_reset(*, ticket: Ticket, actor: Agent | None, actor_label: str = "") 
             actor_label=actor_label,
         )
         fresh.refresh_from_db()
+    event_record(
+        ticket=ticket,
+        kind="ticket.updated",
+        actor=actor,
+        actor_label=actor_label,
+        payload={"reset_into": {"ticket_id": str(fresh.pk)}},
+    )
     return fresh

@@ -2,16 +2,18 @@
 and the demo resets. Views validate input and call services; answers are built by
 tickets.api.representations."""
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Case, F, IntegerField, Value, When
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import status, viewsets
+from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from agents.exceptions import Conflict, DomainError
 from agents.models import Agent, Team
+from agents.permissions import IsManagerOrReadOnly
 from agents.principals import caller_actor
 from tickets.api import representations as rep
 from tickets.api import serializers as s
@@ -51,6 +53,14 @@ from tickets.services import (
 )
 
 MAX_LIMIT = 100
+
+
+def _demo_features_only() -> None:
+    """The demo resets exist only where DEMO_FEATURES is on (`make run`); elsewhere
+    they answer like any unknown route."""
+    if not settings.DEMO_FEATURES:
+        raise exceptions.NotFound()
+
 NULLABLE_SORTS = {"sla_due_at", "last_message_at"}
 PRIORITY_RANK = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
 TICKET_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)
@@ -462,8 +472,9 @@ class TicketViewSet(viewsets.GenericViewSet):
         request=None,
         responses={201: s.TicketCreatedSerializer},
     )
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], permission_classes=[IsManagerOrReadOnly])
     def reset(self, request, pk=None):
+        _demo_features_only()
         actor, label = self._actor()
         fresh = ticket_reset(ticket=self._ticket(pk), actor=actor, actor_label=label)
         detail = self._detail(self._ticket(fresh.pk))
@@ -478,8 +489,14 @@ class TicketViewSet(viewsets.GenericViewSet):
         request=None,
         responses=s.ResetConversationSerializer,
     )
-    @action(detail=True, methods=["post"], url_path="reset-conversation")
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="reset-conversation",
+        permission_classes=[IsManagerOrReadOnly],
+    )
     def reset_conversation(self, request, pk=None):
+        _demo_features_only()
         actor, label = self._actor()
         deleted = ticket_reset_conversation(ticket=self._ticket(pk), actor=actor, actor_label=label)
         return Response({"status": "success", "messages_deleted": deleted})

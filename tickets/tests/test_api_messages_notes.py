@@ -320,17 +320,3 @@ def test_notes_of_unknown_or_malformed_ticket(key_client):
         "/api/tickets/123/notes", {"content": "x"}, format="json"
     ).status_code == (400)
     assert Message.objects.count() == 0
-
-
-def test_reset_conversation_after_notes_keeps_only_the_first_message(key_client, make_ticket):
-    ticket = make_ticket()
-    _post_message(key_client, ticket, content="reply")
-    key_client.post(f"/api/tickets/{ticket.pk}/notes", {"content": "note"}, format="json")
-    response = key_client.post(f"/api/tickets/{ticket.pk}/reset-conversation")
-    assert response.status_code == 200
-    body = response.json()
-    assert body["status"] == "success"
-    assert isinstance(body["messages_deleted"], int) and body["messages_deleted"] >= 1
-    messages = key_client.get(f"/api/tickets/{ticket.pk}/messages").json()["messages"]
-    assert [m["content"] for m in messages] == ["It has not arrived yet."]
-    assert key_client.get(f"/api/tickets/{ticket.pk}").json()["status"] == "open"

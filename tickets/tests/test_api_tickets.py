@@ -954,73 +954,6 @@ def test_patch_malformed_json_is_400(key_client, make_ticket):
     assert response.json()["detail"]
 
 
-# --- Demo resets ------------------------------------------------------------------------
-
-
-def test_reset_creates_a_new_ticket_with_only_the_first_message(key_client, make_ticket):
-    ticket = make_ticket(tags=["demo"], priority="high")
-    message_add(ticket=ticket, content="reply", from_agent=True, actor=None)
-    message_add(ticket=ticket, content="thanks", from_agent=False, actor=None)
-    response = key_client.post(f"/api/tickets/{ticket.pk}/reset")
-    assert response.status_code == 201
-    body = response.json()
-    fresh = body["ticket"]
-    assert fresh["id"] != str(ticket.pk)
-    assert fresh["status"] == "open"
-    assert fresh["subject"] == ticket.subject
-    assert fresh["priority"] == "high"
-    assert fresh["tags"] == ["demo"]
-    assert fresh["customer_id"] == "7408502702335"
-    assert fresh["message_count"] == 1
-    assert [m["content"] for m in body["messages"]] == ["It has not arrived yet."]
-    assert body["notes"] == []
-    # The original is untouched.
-    assert Ticket.objects.get(pk=ticket.pk).message_count == 3
-
-
-def test_reset_keeps_the_sender_of_an_agent_first_message(key_client):
-    created = key_client.post(
-        "/api/tickets",
-        {"customer_id": "31337", "subject": "Your order shipped", "channel": "email"},
-        format="json",
-    ).json()["ticket"]
-    sent = key_client.post(
-        f"/api/tickets/{created['id']}/messages",
-        {"content": "Good news: it shipped today.", "from_agent": True, "author_name": "Sam"},
-        format="json",
-    )
-    assert sent.status_code == 201
-    response = key_client.post(f"/api/tickets/{created['id']}/reset")
-    assert response.status_code == 201
-    [message] = response.json()["messages"]
-    assert message["content"] == "Good news: it shipped today."
-    assert message["from_agent"] is True
-    assert response.json()["ticket"]["last_message_from_agent"] is True
-
-
-def test_reset_conversation_keeps_only_the_first_message(key_client, make_ticket):
-    ticket = make_ticket()
-    message_add(ticket=ticket, content="reply", from_agent=True, actor=None)
-    message_add(ticket=ticket, content="still waiting", from_agent=False, actor=None)
-    message_add(ticket=ticket, content="shipped", from_agent=True, close_ticket=True, actor=None)
-    response = key_client.post(f"/api/tickets/{ticket.pk}/reset-conversation")
-    assert response.status_code == 200
-    assert response.json() == {"status": "success", "messages_deleted": 3}
-    detail = key_client.get(f"/api/tickets/{ticket.pk}").json()
-    assert [m["content"] for m in detail["messages"]] == ["It has not arrived yet."]
-    assert detail["status"] == "open"
-    assert detail["message_count"] == 1
-    assert detail["last_message_preview"] == "It has not arrived yet."
-    assert detail["last_message_from_agent"] is False
-
-
-def test_reset_conversation_of_a_single_message_ticket_deletes_nothing(key_client, make_ticket):
-    ticket = make_ticket()
-    response = key_client.post(f"/api/tickets/{ticket.pk}/reset-conversation/")
-    assert response.json() == {"status": "success", "messages_deleted": 0}
-    assert Message.objects.filter(ticket=ticket).count() == 1
-
-
 # --- Events and score breakdown ---------------------------------------------------------
 
 
@@ -1076,8 +1009,6 @@ TICKET_ROUTES = [
     ("post", "/api/tickets/{id}/notes"),
     ("get", "/api/tickets/{id}/events"),
     ("get", "/api/tickets/{id}/score-breakdown"),
-    ("post", "/api/tickets/{id}/reset"),
-    ("post", "/api/tickets/{id}/reset-conversation"),
 ]
 WRITE_BODIES = {
     "patch": {"priority": "urgent"},
@@ -1290,7 +1221,6 @@ def test_paths_without_trailing_slash_are_never_redirected(key_client, make_tick
         ("patch", "/api/tickets/{id}", {"priority": "high"}),
         ("post", "/api/tickets/{id}/messages", {"content": "x", "from_agent": True}),
         ("post", "/api/tickets/{id}/notes", {"content": "x"}),
-        ("post", "/api/tickets/{id}/reset-conversation", {}),
         ("post", "/api/tickets/prioritize", None),
     ],
 )
