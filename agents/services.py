@@ -1,6 +1,10 @@
 """Every write to agents, organizations and credentials."""
 
+import secrets
+
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email, validate_slug
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -46,6 +50,44 @@ def agent_create(
         raise Conflict(f"Could not create agent {email}: {exc}") from exc
     agent_role_sync(agent=agent)
     return agent
+
+
+@transaction.atomic
+def organization_create(
+    *, slug: str, name: str, admin_email: str, admin_name: str = "", timezone: str = "UTC"
+) -> tuple[Organization, Agent, str]:
+    """A new tenant and its first admin, with a generated password (returned once)."""
+    slug = slug.strip().lower()
+    try:
+        validate_slug(slug)
+    except ValidationError:
+        raise DomainError(
+            f"{slug!r} is not a valid slug: use letters, digits, '-' and '_'.", field="slug"
+        ) from None
+    try:
+        validate_email(admin_email.strip())
+    except ValidationError:
+        raise DomainError(f"{admin_email!r} is not an email address.", field="admin") from None
+    if not name.strip():
+        raise DomainError("The organization needs a name.", field="name")
+    if Organization.objects.filter(slug=slug).exists():
+        raise Conflict(f"An organization with slug {slug!r} already exists.", field="slug")
+    organization = Organization(slug=slug, name=name.strip(), timezone=timezone)
+    try:
+        organization.full_clean()
+    except ValidationError as exc:
+        raise DomainError("; ".join(exc.messages)) from None
+    organization.save()
+    password = secrets.token_urlsafe(18)
+    agent = agent_create(
+        organization=organization,
+        email=admin_email,
+        password=password,
+        name=admin_name,
+        role=roles.ADMIN,
+        actor=None,
+    )
+    return organization, agent, password
 
 
 @transaction.atomic

@@ -1,4 +1,5 @@
 from django.contrib.auth import authenticate
+from django.contrib.auth.signals import user_logged_in
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -18,6 +19,7 @@ from agents.api.serializers import (
 )
 from agents.authentication import AgentTokenAuthentication
 from agents.exceptions import DomainError
+from agents.lockout import lockout_response
 from agents.models import Agent, AgentToken
 from agents.principals import ApiKeyPrincipal
 from agents.services import agent_availability_set, agent_token_create, agent_token_revoke
@@ -74,11 +76,19 @@ class AuthTokenView(APIView):
     def post(self, request):
         body = TokenCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        # The Django request, so that django-axes counts the failure and sees a lock-out.
+        django_request = request._request
         agent = authenticate(
-            request, email=body.validated_data["email"], password=body.validated_data["password"]
+            django_request,
+            email=body.validated_data["email"],
+            password=body.validated_data["password"],
         )
+        if getattr(django_request, "axes_locked_out", False):
+            return lockout_response(django_request)
         if agent is None or agent.organization_id is None:
             raise AuthenticationFailed("Wrong email or password.")
+        # A login like the admin's: last_login, and django-axes clears the failures.
+        user_logged_in.send(sender=type(agent), request=django_request, user=agent)
         _, raw = agent_token_create(agent=agent, name="api login")
         return Response({"token": raw}, status=status.HTTP_201_CREATED)
 
