@@ -8,13 +8,18 @@
   the flags over for actions with the same text.
 """
 
+import logging
+
 from django.utils import timezone
 
 from agents.exceptions import NotFound
+from intelligence import fallback_draft as fallback
 from intelligence.client import QuimbiError, client_for
 from intelligence.models import CustomerIntelligence, TicketDraft, TicketRecommendation
 from intelligence.profile import customer_profile
 from tickets.models import Message, Ticket
+
+logger = logging.getLogger("intelligence.ai")
 
 DEFAULT_TONE, DEFAULT_LENGTH = "professional_friendly", "medium"
 REQUEST_CLIENT = {"read_timeout": 3.0, "retries": 0}  # on a request path: one short try
@@ -33,12 +38,22 @@ def _profile(ticket: Ticket) -> dict:
     return customer_profile(ticket.customer, row)
 
 
-def fallback_draft(ticket: Ticket) -> str:
-    first = (ticket.customer.name or "").split(" ")[0] or "there"
-    return (
-        f'Hi {first},\n\nThank you for reaching out about "{ticket.subject}". I\'m looking '
-        "into this now and will get back to you with an update as soon as possible.\n\n"
-        "Best regards"
+def fallback_draft(
+    ticket: Ticket, *, tone: str = DEFAULT_TONE, length: str = DEFAULT_LENGTH
+) -> str:
+    latest = (
+        Message.objects.filter(ticket=ticket, is_internal=False, from_agent=False)
+        .order_by("-created_at", "-id")
+        .values_list("content", flat=True)
+        .first()
+    )
+    return fallback.compose(
+        customer_name=ticket.customer.name,
+        subject=ticket.subject,
+        latest_customer_message=latest or "",
+        tone=tone,
+        length=length,
+        channel=ticket.channel,
     )
 
 
@@ -50,14 +65,16 @@ def draft_get(
     regenerate: bool = False,
     options: dict | None = None,
 ) -> TicketDraft:
-    tone = tone or DEFAULT_TONE
-    length = length or DEFAULT_LENGTH
+    """The ticket's draft. Without a tone or length, the ones last chosen for this
+    ticket. Never raises for what fails below it: any failure gives a fallback draft."""
     latest = TicketDraft.objects.filter(ticket=ticket).first()
+    tone = tone or (latest.tone if latest else DEFAULT_TONE)
+    length = length or (latest.length if latest and latest.length else DEFAULT_LENGTH)
     if (
         not regenerate
         and latest is not None
         and latest.conversation_version == ticket.message_count
-        and latest.tone == tone
+        and (latest.tone, latest.length) == (tone, length)
         and latest.source == "quimbi"
     ):
         return latest
@@ -77,8 +94,12 @@ def draft_get(
         if applied is None and isinstance(answer.get("personalizations"), dict):
             applied = [k for k, v in answer["personalizations"].items() if v]
         source = "quimbi"
-    except QuimbiError:
-        content, applied, source = fallback_draft(ticket), [], "fallback"
+    except QuimbiError as exc:
+        logger.info("draft fallback for ticket %s: %s", ticket.pk, exc)
+        content, applied, source = fallback_draft(ticket, tone=tone, length=length), [], "fallback"
+    except Exception:  # a draft must never fail the agent: log it, and fall back
+        logger.exception("draft generation failed for ticket %s; using the fallback", ticket.pk)
+        content, applied, source = fallback_draft(ticket, tone=tone, length=length), [], "fallback"
     return TicketDraft.objects.create(
         ticket=ticket,
         content=content,
@@ -166,6 +187,11 @@ def recommendation_get(*, ticket: Ticket, regenerate: bool = False) -> TicketRec
         if latest is not None:
             return latest  # stale but useful
         raise
+    except Exception as exc:
+        logger.exception("recommendation failed for ticket %s", ticket.pk)
+        if latest is not None:
+            return latest
+        raise QuimbiError("Recommendations failed; try again later.") from exc
     data = _normalise_actions(answer)
     if latest is not None:  # keep what the agent already did
         done = {a["action"] for a in latest.data.get("actions", []) if a.get("completed")}

@@ -6,6 +6,7 @@ line per call (path, status, attempts, duration, outcome).
 Answers are returned raw; `intelligence.adapters` normalises the two shapes Quimbi is
 known to serve (the published contract and what its code serves today)."""
 
+import json
 import logging
 import random
 import time
@@ -13,6 +14,7 @@ import time
 import requests
 from django.conf import settings
 from django.core.cache import cache
+from django.core.serializers.json import DjangoJSONEncoder
 
 from intelligence.breaker import CircuitBreaker, CircuitOpen
 
@@ -83,13 +85,15 @@ class QuimbiClient:
         except CircuitOpen as exc:
             logger.info("quimbi call skipped", extra={"path": path, "outcome": "circuit_open"})
             raise QuimbiUnavailable(str(exc)) from None
+        # Profiles carry datetimes (fetched_at) and decimals: encoded as Django does.
+        payload = json.dumps(body, cls=DjangoJSONEncoder)
         started, attempt = time.monotonic(), 0
         while True:
             attempt += 1
             try:
                 response = self.session.post(
                     f"{self.base_url}{path}",
-                    json=body,
+                    data=payload,
                     headers={"X-API-Key": self.api_key, "Content-Type": "application/json"},
                     timeout=self.timeout,
                 )

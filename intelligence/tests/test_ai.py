@@ -59,7 +59,7 @@ def test_draft_falls_back_when_quimbi_is_down(quimbi, key_client, make_ticket):
     assert response.status_code == 200
     body = response.json()
     assert body["source"] == "fallback" and "Ada" in body["draft"]
-    assert ticket.subject in body["draft"]
+    assert "It has not arrived yet" in body["draft"]  # answers the customer's message
     assert time.monotonic() - started < 5  # one short try, then the fallback
     v1 = key_client.get(f"/api/v1/tickets/{ticket.pk}/draft")
     assert v1.status_code == 200
