@@ -4,9 +4,13 @@ Errors are always JSON with a `detail` string; validation errors also carry the
 per-field messages (`{"detail": "...", "errors": {"field": ["..."]}}`).
 """
 
+import logging
+from http import HTTPStatus
+
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.db.utils import InterfaceError, OperationalError
+from django.http import Http404, JsonResponse
 from django.urls import include, path
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -35,7 +39,32 @@ ERROR_CODES = {
     409: "CONFLICT",
     415: "UNSUPPORTED_MEDIA_TYPE",
     429: "RATE_LIMIT_EXCEEDED",
+    500: "INTERNAL_ERROR",
+    503: "SERVICE_UNAVAILABLE",
 }
+DEFAULT_DETAILS = {
+    400: "The request is not valid.",
+    403: "You do not have permission to perform this action.",
+    404: "Not found.",
+    405: "Method not allowed.",
+    500: "Server error; it has been logged.",
+    503: "The service is unavailable; try again.",
+}
+DATABASE_UNAVAILABLE = "The database is unavailable; try again."
+
+logger = logging.getLogger(__name__)
+
+
+def is_api_path(path: str) -> bool:
+    return path.startswith("/api/")
+
+
+def api_error(status_code: int, detail: str | None = None) -> JsonResponse:
+    """The documented error body, for answers given outside DRF's exception handler."""
+    if detail is None:
+        detail = DEFAULT_DETAILS.get(status_code) or f"{HTTPStatus(status_code).phrase}."
+    error = {"code": ERROR_CODES.get(status_code, "ERROR"), "message": detail, "details": {}}
+    return JsonResponse({"detail": detail, "error": error}, status=status_code)
 
 
 def _with_error_block(response: Response) -> Response:
@@ -56,6 +85,20 @@ def exception_handler(exc, context):
 
 
 def _exception_response(exc, context):
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The connection dropped (or the server is gone): the transaction rolled back, so
+        # the client may retry the whole request.
+        logger.warning("database unavailable: %s", exc)
+        return Response(
+            {"detail": DATABASE_UNAVAILABLE}, status=status.HTTP_503_SERVICE_UNAVAILABLE
+        )
+    if isinstance(exc, OverflowError):
+        # Date arithmetic past year 9999 (or before year 1) on a date the client sent; the
+        # inputs known to reach it are checked where they are read, naming the field.
+        return Response(
+            {"detail": "A date or number is outside the supported range."},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     if isinstance(exc, RequestDataTooBig):
         return Response(
             {"detail": "The request body is too large.", "code": "too_large"},
@@ -93,16 +136,20 @@ def _exception_response(exc, context):
 
 def not_found(request, exception=None):
     """JSON 404 for API paths (HTML for the rest, e.g. the admin)."""
-    from django.http import JsonResponse
     from django.views.defaults import page_not_found
 
-    if request.path.startswith("/api/"):
-        detail = "Not found."
-        return JsonResponse(
-            {"detail": detail, "error": {"code": "NOT_FOUND", "message": detail, "details": {}}},
-            status=404,
-        )
+    if is_api_path(request.path):
+        return api_error(404)
     return page_not_found(request, exception)
+
+
+def server_error(request):
+    """JSON 500 for API paths (HTML for the rest); Django has logged the exception."""
+    from django.views.defaults import server_error as html_server_error
+
+    if is_api_path(request.path):
+        return api_error(500)
+    return html_server_error(request)
 
 
 v1_patterns = [

@@ -35,6 +35,7 @@ ERRORS = {
     "409": "Conflicts with the current state.",
     "415": "Unsupported media type.",
     "429": "Too many requests.",
+    "503": "A service this needs (the database) is unavailable; try again.",
 }
 
 

@@ -58,6 +58,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    # After CORS, so that a browser frontend can read these errors too.
+    "quimbi_support.middleware.ApiErrorsAsJsonMiddleware",
+    "quimbi_support.middleware.RejectNulBytesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -123,8 +126,25 @@ if REDIS_URL:
     }
     DJANGO_REDIS_IGNORE_EXCEPTIONS = True
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+    # Throttle histories, shared by every worker. Errors must surface here (an ignored one
+    # reads as an empty history: throttles would fail open); agents/throttling.py then
+    # counts in process memory ("throttle-fallback") until Redis answers again.
+    CACHES["throttle"] = {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "throttle",
+        "OPTIONS": {
+            "SOCKET_CONNECT_TIMEOUT": 0.5,
+            "SOCKET_TIMEOUT": 0.5,
+            "IGNORE_EXCEPTIONS": False,
+        },
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHES["throttle-fallback"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "throttle-fallback",
+}
 
 # --- Auth -----------------------------------------------------------------------------
 AUTH_USER_MODEL = "agents.Agent"

@@ -20,3 +20,4 @@ urlpatterns = [
 ]
 
 handler404 = "quimbi_support.api.not_found"
+handler500 = "quimbi_support.api.server_error"

@@ -1,6 +1,8 @@
 """The ticket list's filters (django-filter). Unknown values are a 400 that lists the
 allowed ones; unknown parameters are ignored."""
 
+from datetime import UTC
+
 import django_filters
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef
@@ -24,6 +26,27 @@ def _comma_values(value: str, allowed: list[str], name: str) -> list[str]:
     return values
 
 
+class _InstantField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 instant that exists in UTC: 9999-12-31T23:00-05:00 is past year 9999,
+    which the database adapter cannot convert (OverflowError, a 500) without this check."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is None:
+            return None
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError(
+                "The date is outside the supported range (years 1 to 9999 in UTC).",
+                code="overflow",
+            ) from None
+
+
+class InstantFilter(django_filters.IsoDateTimeFilter):
+    field_class = _InstantField
+
+
 class TicketFilterSet(django_filters.FilterSet):
     status = django_filters.CharFilter(method="filter_status", help_text="One or a comma list.")
     priority = django_filters.CharFilter(method="filter_priority", help_text="One or a comma list.")
@@ -34,9 +57,9 @@ class TicketFilterSet(django_filters.FilterSet):
     team = django_filters.CharFilter(method="filter_team", help_text="A team id or name.")
     customer_id = django_filters.CharFilter(field_name="customer__external_id")
     tag = django_filters.CharFilter(method="filter_tag")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    updated_after = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gt")
+    created_after = InstantFilter(field_name="created_at", lookup_expr="gte")
+    created_before = InstantFilter(field_name="created_at", lookup_expr="lt")
+    updated_after = InstantFilter(field_name="updated_at", lookup_expr="gt")
     q = django_filters.CharFilter(method="filter_q", help_text="Search subject and messages.")
     sla_status = django_filters.CharFilter(
         method="filter_sla_status", help_text="active, at_risk, breached or paused (comma list)."

@@ -11,7 +11,7 @@
 
 import base64
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import connection
@@ -54,13 +54,16 @@ def cursor_decode(token: str, fields) -> list:
         out = []
         for (field, _), value in zip(fields, values, strict=True):
             if field in ("created_at", "updated_at"):
-                out.append(datetime.fromisoformat(value))
+                moment = datetime.fromisoformat(value)
+                if moment.tzinfo is not None:
+                    moment = moment.astimezone(UTC)  # OverflowError at the ends of time
+                out.append(moment)
             elif field == "smart_score":
                 out.append(float(value))
             else:
                 out.append(str(value))
         return out
-    except (ValueError, TypeError, UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, TypeError, OverflowError, UnicodeDecodeError, json.JSONDecodeError):
         raise DomainError("The cursor is not valid for this list.", field="cursor") from None
 
 

@@ -6,7 +6,6 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from agents.api.serializers import (
@@ -23,6 +22,7 @@ from agents.lockout import lockout_response
 from agents.models import Agent, AgentToken
 from agents.principals import ApiKeyPrincipal
 from agents.services import agent_availability_set, agent_token_create, agent_token_revoke
+from agents.throttling import LoginRateThrottle
 
 
 class WhoAmIView(APIView):
@@ -63,7 +63,7 @@ class AuthTokenView(APIView):
         return [AllowAny()] if self._is_login() else super().get_permissions()
 
     def get_throttles(self):
-        return [ScopedRateThrottle()] if self._is_login() else super().get_throttles()
+        return [LoginRateThrottle()] if self._is_login() else super().get_throttles()
 
     def get_authenticators(self):
         # Logging in must work with a stale session cookie and no CSRF token; the token

@@ -104,6 +104,11 @@ class CalendarViewSet(_OrgScoped):
             )
         except CalendarError as exc:
             raise DomainError(str(exc), field="minutes") from None
+        except OverflowError:
+            raise DomainError(
+                "start: the deadline falls outside the supported dates (years 1 to 9999).",
+                field="start",
+            ) from None
         return Response(why)
 
 

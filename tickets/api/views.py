@@ -61,6 +61,7 @@ def _demo_features_only() -> None:
     if not settings.DEMO_FEATURES:
         raise exceptions.NotFound()
 
+
 NULLABLE_SORTS = {"sla_due_at", "last_message_at"}
 PRIORITY_RANK = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
 TICKET_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)

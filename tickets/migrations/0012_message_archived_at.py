@@ -5,26 +5,33 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0011_agent_queue_index'),
+        ("tickets", "0011_agent_queue_index"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='message',
-            options={'base_manager_name': 'all_objects', 'default_manager_name': 'objects', 'ordering': ['created_at', 'id']},
+            name="message",
+            options={
+                "base_manager_name": "all_objects",
+                "default_manager_name": "objects",
+                "ordering": ["created_at", "id"],
+            },
         ),
         migrations.AlterModelManagers(
-            name='message',
+            name="message",
             managers=[
-                ('all_objects', django.db.models.manager.Manager()),
-                ('objects', django.db.models.manager.Manager()),
+                ("all_objects", django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
             ],
         ),
         migrations.AddField(
-            model_name='message',
-            name='archived_at',
-            field=models.DateTimeField(blank=True, help_text='Set when a demo reset took it out of the conversation.', null=True),
+            model_name="message",
+            name="archived_at",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="Set when a demo reset took it out of the conversation.",
+                null=True,
+            ),
         ),
     ]
