@@ -2,7 +2,7 @@
 rows; a superuser (the platform operator) sees every organization."""
 
 from django.contrib import admin
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist
 
 
 def _org_field(model) -> str | None:
@@ -11,6 +11,15 @@ def _org_field(model) -> str | None:
     except FieldDoesNotExist:
         return None
     return "organization"
+
+
+def _is_relation(model, name) -> bool:
+    if not isinstance(name, str) or "__" in name:
+        return False
+    try:
+        return model._meta.get_field(name).is_relation
+    except FieldDoesNotExist:
+        return False
 
 
 class OrganizationScopedAdmin(admin.ModelAdmin):
@@ -71,6 +80,19 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
                 if not self.instance.organization_id:
                     self.instance.organization_id = organization_id
 
+            def _update_errors(self, errors):
+                # "Already exists in this organization" belongs to the form as a whole:
+                # the organization is not one of its fields.
+                error_dict = getattr(errors, "error_dict", None)
+                if (
+                    error_dict
+                    and "organization" in error_dict
+                    and "organization" not in self.fields
+                ):
+                    moved = error_dict.pop("organization")
+                    error_dict.setdefault(NON_FIELD_ERRORS, []).extend(moved)
+                super()._update_errors(errors)
+
             def _get_validation_exclusions(self):
                 # Validate "unique per organization" constraints on the form, not as a
                 # database error, although the organization is not a form field.
@@ -84,7 +106,13 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
         filters = super().get_list_filter(request)
         if request.user.is_superuser:
             return filters
-        return [f for f in filters if f != "organization"]
+        # A filter on a related model offers only the rows this user's list relates to
+        # (Django's own lists every row of every organization).
+        return [
+            (f, admin.RelatedOnlyFieldListFilter) if _is_relation(self.model, f) else f
+            for f in filters
+            if f != "organization"
+        ]
 
     def get_list_display(self, request):
         display = super().get_list_display(request)

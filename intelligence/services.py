@@ -11,7 +11,7 @@ from django.utils import timezone
 from intelligence.adapters import analyze_normalise, churn_normalise, ltv_normalise
 from intelligence.client import QuimbiClient, QuimbiError, QuimbiUnavailable, client_for
 from intelligence.models import CustomerIntelligence
-from tickets.events import customer_changed
+from tickets.events import event_record
 from tickets.models import Customer
 
 logger = logging.getLogger(__name__)
@@ -79,7 +79,13 @@ def intelligence_refresh(*, customer: Customer, client: QuimbiClient | None = No
         )
         if before != (row.churn_score, row.ltv_12m, row.lifetime_value):
             # LTV and churn feed the smart score: rescore this customer's open tickets.
-            customer_changed(customer_id=customer.pk, fields=["intelligence"])
+            event_record(
+                kind="customer.updated",
+                customer=customer,
+                actor=None,
+                actor_label="quimbi",
+                payload={"fields": ["intelligence"]},
+            )
     cache.set(cache_key(customer), values, int(FRESH_FOR.total_seconds()))
     return row
 

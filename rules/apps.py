@@ -9,21 +9,19 @@ class RulesConfig(AppConfig):
 
     def ready(self):
         from rules.handlers import on_customer_changed, on_ticket_changed
-        from tickets.events import customer_listener_register, register
+        from tickets.event_kinds import CUSTOMER_UPDATED, SLA_KINDS, TICKET_CHANGE_KINDS
+        from tickets.events import ORDER_SCORE, register
 
-        # Every kind of ticket change can move the score (priority, status, a new message).
-        for kind in (
-            "ticket.created",
-            "ticket.updated",
-            "ticket.status_changed",
-            "ticket.assigned",
-            "ticket.escalated",
-            "message.created",
-            "sla.at_risk",
-            "sla.breached",
-        ):
-            register(kind, on_ticket_changed)
-        customer_listener_register(on_customer_changed)
+        # Every kind of ticket change can move the score (priority, status, a new message,
+        # an SLA transition): after the SLA clocks have followed it.
+        for kind in (*TICKET_CHANGE_KINDS, *SLA_KINDS):
+            register(kind, on_ticket_changed, name="rules.rescore", order=ORDER_SCORE)
+        register(
+            CUSTOMER_UPDATED.name,
+            on_customer_changed,
+            name="rules.customer_rescore",
+            order=ORDER_SCORE,
+        )
 
         from rules.services import tickets_rescore_live
         from tickets.api.extensions import rescorer_register

@@ -1,6 +1,6 @@
 """Event handlers of the rules app (registered in RulesConfig.ready)."""
 
-from rules.services import rescore_enqueue, ticket_score_refresh
+from rules.services import scores_refresh, ticket_score_refresh
 from tickets.models import TicketEvent
 
 
@@ -9,7 +9,7 @@ def on_ticket_changed(event: TicketEvent) -> None:
     ticket_score_refresh(ticket_id=event.ticket_id)
 
 
-def on_customer_changed(*, customer_id, fields: list[str]) -> None:
-    # Tier (and later intelligence) feeds the score: rescore their open tickets.
-    if "tier" in fields or "intelligence" in fields:
-        rescore_enqueue(customer_id=customer_id)
+def on_customer_changed(event: TicketEvent) -> None:
+    # Tier and intelligence feed the score: rescore the customer's open tickets.
+    if {"tier", "intelligence"} & set(event.payload.get("fields", ())):
+        scores_refresh(customer_id=event.customer_id)

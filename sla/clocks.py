@@ -19,8 +19,9 @@ it is idempotent and indifferent to the order in which events are handled.
 
 from datetime import datetime
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Min
+from django.utils import timezone
 
 from sla.business_time import Calendar
 from sla.calendars import calendar_of
@@ -338,3 +339,17 @@ def ticket_sla_summary_refresh(*, ticket_ids: list) -> None:
         return
     rows = [Ticket(pk=pk, sla_status=state, sla_due_at=due) for pk, (state, due) in summary.items()]
     Ticket.objects.bulk_update(rows, ["sla_status", "sla_due_at"])
+
+
+def sla_rematch(tickets) -> int:
+    """Reconcile the clocks of the active tickets among `tickets` (after a policy,
+    calendar or customer tier change); returns how many."""
+    now = timezone.now()
+    count = 0
+    for ticket_id in (
+        tickets.filter(status__in=lifecycle.ACTIVE_STATUSES).values_list("pk", flat=True).iterator()
+    ):
+        with transaction.atomic():
+            sla_reconcile(ticket_id=ticket_id, at=now)
+        count += 1
+    return count

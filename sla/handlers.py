@@ -1,8 +1,8 @@
 """Event handlers of the SLA app (registered in SlaConfig.ready)."""
 
-from sla.clocks import sla_reconcile
+from sla.clocks import sla_reconcile, sla_rematch
 from sla.escalation import escalate_for_event
-from tickets.models import TicketEvent
+from tickets.models import Ticket, TicketEvent
 
 
 def on_ticket_changed(event: TicketEvent) -> None:
@@ -14,12 +14,7 @@ def on_sla_transition(event: TicketEvent) -> None:
     escalate_for_event(event)
 
 
-def on_customer_changed(*, customer_id, fields: list[str]) -> None:
+def on_customer_changed(event: TicketEvent) -> None:
     # A tier change may change which policy applies to the customer's open tickets.
-    if "tier" in fields:
-        from celery import current_app
-
-        try:
-            current_app.send_task("sla.rematch_customer", args=[str(customer_id)])
-        except Exception:  # the next event of each ticket re-matches anyway
-            pass
+    if "tier" in event.payload.get("fields", ()):
+        sla_rematch(Ticket.objects.filter(customer_id=event.customer_id))

@@ -16,10 +16,14 @@ from agents.admin_scoping import OrganizationScopedAdmin, ReadOnlyAdminMixin
 from agents.exceptions import DomainError
 from agents.models import Agent, Team
 from tickets import lifecycle
-from tickets.models import Customer, Message, Priority, Tag, Ticket, TicketEvent
+from tickets.events import deliveries_retry
+from tickets.models import Customer, EventDelivery, Message, Priority, Tag, Ticket, TicketEvent
 from tickets.pagination import bounded_count
 from tickets.search import ticket_search
 from tickets.services import (
+    CUSTOMER_FIELDS,
+    customer_create,
+    customer_update,
     message_add,
     note_add,
     ticket_assign,
@@ -64,7 +68,10 @@ class BoundedCountPaginator(Paginator):
 
 
 @admin.register(Customer)
-class CustomerAdmin(OrganizationScopedAdmin):
+class CustomerAdmin(OrganizationScopedAdmin, ScopedHistoryAdmin):
+    """Customers are saved through tickets.services (validated once, there): a tier change
+    rescores the customer's tickets and re-matches their SLA policies, with history."""
+
     list_display = [
         "__str__",
         "email",
@@ -86,11 +93,32 @@ class CustomerAdmin(OrganizationScopedAdmin):
     def ticket_count(self, obj):
         return obj.ticket_count
 
+    def get_readonly_fields(self, request, obj=None):
+        # The commerce platform's ids are set on creation (API, imports), not edited here.
+        readonly = list(super().get_readonly_fields(request, obj))
+        return [*readonly, "external_id", "external_refs"] if obj is not None else readonly
+
     def save_model(self, request, obj, form, change):
-        # Every customer has a customer_id for the API: their own id when none is given.
-        if not obj.external_id:
-            obj.external_id = str(obj.pk)
-        super().save_model(request, obj, form, change)
+        data = {f: form.cleaned_data[f] for f in CUSTOMER_FIELDS if f in form.cleaned_data}
+        try:
+            if change:
+                customer_update(customer=obj, actor=request.user, **data)
+                return
+            organization = (
+                form.cleaned_data.get("organization") or obj.organization
+                if request.user.is_superuser
+                else request.user.organization
+            )
+            created = customer_create(
+                organization=organization,
+                external_id=form.cleaned_data.get("external_id", ""),
+                actor=request.user,
+                **data,
+            )
+            obj.pk, obj.external_id = created.pk, created.external_id
+            obj._state.adding = False
+        except DomainError as exc:
+            messages.error(request, exc.detail)
 
 
 @admin.register(Tag)
@@ -485,6 +513,12 @@ class TicketAdmin(OrganizationScopedAdmin, ScopedHistoryAdmin):
         initial.setdefault("priority", Priority.NORMAL)
         return initial
 
+    def get_deleted_objects(self, objs, request):
+        # A ticket takes its conversation, events, clocks and history with it: the right
+        # to delete the ticket (admins) is what counts, not a right on each of those.
+        deleted, counts, _, protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, set(), protected
+
     # --- actions ---------------------------------------------------------------------
     def _each(self, request, queryset, verb, change):
         done, failed = 0, []
@@ -573,12 +607,65 @@ def _event_summary(event: TicketEvent) -> str:
     return ""
 
 
+class DeliveryInline(admin.TabularInline):
+    model = EventDelivery
+    fields = ["handler", "status", "attempts", "next_attempt_at", "done_at", "last_error"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(TicketEvent)
 class TicketEventAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
     """The event log / outbox, read-only: what happened, and whether follow-up ran."""
 
-    list_display = ["id", "kind", "ticket", "actor_label", "created_at", "handled_at", "attempts"]
+    list_display = ["id", "kind", "ticket", "customer", "actor_label", "created_at", "handled_at"]
     list_filter = ["kind", ("handled_at", admin.EmptyFieldListFilter)]
-    list_select_related = ["ticket"]
+    list_select_related = ["ticket", "customer"]
     search_fields = ["ticket__subject", "kind"]
     show_full_result_count = False
+    inlines = [DeliveryInline]
+
+
+@admin.register(EventDelivery)
+class EventDeliveryAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
+    """Each handler's work per event: pending (with its next attempt), done, or failed
+    after its last attempt. Failed deliveries can be retried."""
+
+    list_display = [
+        "id",
+        "handler",
+        "event_link",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "done_at",
+        "short_error",
+    ]
+    list_filter = ["status", "handler"]
+    list_select_related = ["event"]
+    search_fields = ["handler", "event__kind", "last_error"]
+    show_full_result_count = False
+    actions = ["retry"]
+
+    @admin.display(description="Event")
+    def event_link(self, obj):
+        return f"{obj.event.kind} #{obj.event_id}"
+
+    @admin.display(description="Last error")
+    def short_error(self, obj):
+        return (obj.last_error or "")[:120]
+
+    def has_retry_permission(self, request):
+        return request.user.is_superuser or getattr(request.user, "is_manager", False)
+
+    @admin.action(description="Retry the selected failed deliveries", permissions=["retry"])
+    def retry(self, request, queryset):
+        count = deliveries_retry(delivery_ids=queryset.values_list("pk", flat=True))
+        self.message_user(request, f"{count} failed deliveries queued again.", messages.SUCCESS)

@@ -52,6 +52,7 @@ class Customer(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(get_user=history_user, excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["name", "email"]
@@ -338,10 +339,12 @@ class Assignment(models.Model):
 
 
 class TicketEvent(models.Model):
-    """An append-only domain event, written in the same transaction as the change.
+    """An append-only domain event about a ticket (or, for `customer.*` kinds, a
+    customer), written in the same transaction as the change. Kinds and their payload
+    shapes are defined in tickets/event_kinds.py.
 
-    It is also the outbox: `handled_at` is set once every registered handler has run
-    (tickets/events.py); rows left unhandled are re-dispatched periodically.
+    It is also the outbox: each registered handler gets an `EventDelivery`, and
+    `handled_at` is set once every delivery has finished (tickets/events.py).
     """
 
     class Kind(models.TextChoices):
@@ -359,21 +362,31 @@ class TicketEvent(models.Model):
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="ticket_events"
     )
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="events", null=True, blank=True
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="events", null=True, blank=True
+    )
     kind = models.CharField(max_length=64)
+    version = models.PositiveSmallIntegerField(default=1, help_text="of the payload's shape")
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     actor_label = models.CharField(max_length=200, blank=True)
     payload = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
-    # Outbox bookkeeping (the only fields that ever change).
+    # Outbox bookkeeping (the only field that ever changes): every delivery finished.
     handled_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ticket__isnull=False) | Q(customer__isnull=False),
+                name="event_has_a_subject",
+            )
+        ]
         indexes = [
             models.Index(fields=["ticket", "-created_at"], name="event_ticket_time_idx"),
             models.Index(
@@ -387,6 +400,46 @@ class TicketEvent(models.Model):
     def save(self, *args, **kwargs):
         if not self._state.adding:
             update_fields = set(kwargs.get("update_fields") or ())
-            if not update_fields or not update_fields <= {"handled_at", "attempts", "last_error"}:
+            if not update_fields or not update_fields <= {"handled_at"}:
                 raise ValueError("Ticket events are append-only.")
         super().save(*args, **kwargs)
+
+
+class EventDelivery(models.Model):
+    """One handler's work for one event: dispatched, retried with backoff and finished
+    on its own, so a failing handler never re-runs or blocks the others. A delivery that
+    keeps failing ends `failed` (visible in the admin, with a retry action)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        DONE = "done"
+        FAILED = "failed"
+
+    id = models.BigAutoField(primary_key=True)
+    event = models.ForeignKey(TicketEvent, on_delete=models.CASCADE, related_name="deliveries")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    handler = models.CharField(max_length=100)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_error = models.TextField(blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "event deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["event", "handler"], name="delivery_once_per_handler")
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status="pending"),
+                name="delivery_due_idx",
+            ),
+            models.Index(fields=["id"], condition=Q(status="failed"), name="delivery_failed_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.handler} for event #{self.event_id} ({self.status})"

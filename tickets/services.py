@@ -16,7 +16,7 @@ from django.utils import timezone
 from agents.exceptions import Conflict, DomainError
 from agents.models import Agent, Organization, Team
 from tickets import lifecycle
-from tickets.events import customer_changed, event_record
+from tickets.events import event_record
 from tickets.models import (
     Assignment,
     Channel,
@@ -129,14 +129,21 @@ def customer_create(
 def customer_update(*, customer: Customer, actor: Agent | None, **fields) -> Customer:
     """Change a customer's contact details or tier; a tier change rescores their tickets."""
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
-    changed = []
+    changed, before = [], {}
     for key, value in _customer_clean(fields).items():
         if getattr(customer, key) != value:
+            before[key] = {"from": getattr(customer, key), "to": value}
             setattr(customer, key, value)
             changed.append(key)
     if changed:
+        customer._history_user = actor
         customer.save(update_fields=[*changed, "updated_at"])
-        customer_changed(customer_id=customer.pk, fields=changed)
+        event_record(
+            kind="customer.updated",
+            customer=customer,
+            actor=actor,
+            payload={"fields": changed, "changes": {k: before[k] for k in changed}},
+        )
     return customer
 
 

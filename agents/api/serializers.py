@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from agents.api.strict import RejectUnknownFieldsMixin
 from agents.models import Agent
 
 
@@ -33,7 +34,7 @@ class CallerSerializer(serializers.Serializer):
     api_key = serializers.CharField(allow_null=True)
 
 
-class TokenCreateSerializer(serializers.Serializer):
+class TokenCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     email = serializers.EmailField()
     password = serializers.CharField(trim_whitespace=False, max_length=256)
 
@@ -42,7 +43,7 @@ class TokenSerializer(serializers.Serializer):
     token = serializers.CharField()
 
 
-class AgentAvailabilitySerializer(serializers.Serializer):
+class AgentAvailabilitySerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     availability = serializers.ChoiceField(
         choices=["available", "away", "offline"],
         error_messages={

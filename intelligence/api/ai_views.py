@@ -6,6 +6,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from agents.api.strict import RejectUnknownFieldsMixin
 from intelligence.ai import (
     draft_data,
     draft_get,
@@ -39,12 +40,15 @@ class DraftSerializer(serializers.Serializer):
     source = serializers.ChoiceField(choices=["quimbi", "fallback"])
 
 
-class RegenerateSerializer(serializers.Serializer):
+class RegenerateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     tone = serializers.ChoiceField(choices=TONES, required=False)
     length = serializers.ChoiceField(choices=["short", "medium", "long"], required=False)
     include_offer = serializers.BooleanField(required=False)
     template = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    include_actions = serializers.BooleanField(required=False)
+    # The frontend's type: indexes of recommended actions to mention (accepted, not used yet).
+    include_actions = serializers.ListField(
+        child=serializers.IntegerField(min_value=0), max_length=100, required=False
+    )
 
 
 class RecommendationSerializer(serializers.Serializer):
@@ -55,7 +59,7 @@ class RecommendationSerializer(serializers.Serializer):
     estimated_impact = serializers.DictField()
 
 
-class CompleteSerializer(serializers.Serializer):
+class CompleteSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     completed = serializers.BooleanField(default=True)
 
 

@@ -116,21 +116,25 @@ def test_intelligence_feeds_the_score_and_vip_rule(
     assert listed["smart_score"] == body["tickets"][0]["smart_score"]
 
 
-def test_changed_intelligence_rescores_the_customers_tickets(
-    quimbi, customer, monkeypatch, django_capture_on_commit_callbacks
-):
-    from celery import current_app
+def test_changed_intelligence_rescores_the_customers_tickets(quimbi, customer, make_ticket):
+    from tickets.models import Ticket, TicketEvent
+    from tickets.tests.outbox import dispatch_all
 
-    sent = []
-    monkeypatch.setattr(current_app, "send_task", lambda name, args: sent.append((name, args)))
-    with django_capture_on_commit_callbacks(execute=True):
-        intelligence_refresh(customer=customer)
-    assert ("rules.rescore_customer", [str(customer.pk)]) in sent
-    sent.clear()
+    ticket = make_ticket()
+    dispatch_all()
+    before = Ticket.objects.get(pk=ticket.pk).smart_score
+
+    intelligence_refresh(customer=customer)
+    event = TicketEvent.objects.get(kind="customer.updated")
+    assert event.customer_id == customer.pk and event.payload == {"fields": ["intelligence"]}
+    dispatch_all()  # what the worker does with it: the customer's tickets are rescored
+    rescored = Ticket.objects.get(pk=ticket.pk)
+    assert rescored.smart_score > before
+    assert "churn risk 0.73" in str(rescored.score_breakdown)
+
     cache.clear()
-    with django_capture_on_commit_callbacks(execute=True):
-        intelligence_refresh(customer=customer)  # the same answer again: nothing to do
-    assert not [s for s in sent if s[0] == "rules.rescore_customer"]
+    intelligence_refresh(customer=customer)  # the same answer again: nothing to do
+    assert TicketEvent.objects.filter(kind="customer.updated").count() == 1
 
 
 def test_without_quimbi_configured_profiles_are_neutral_not_errors(

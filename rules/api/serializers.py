@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from agents.api.strict import RejectUnknownFieldsMixin
 from rules.models import Rule
 from tickets.api.serializers import TicketListItemSerializer, choice
 
@@ -22,7 +23,7 @@ class RuleSerializer(serializers.ModelSerializer):
         ]
 
 
-class RuleWriteSerializer(serializers.Serializer):
+class RuleWriteSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     name = serializers.CharField(max_length=120)
     type = choice(Rule.Type.values)
     keywords = serializers.ListField(
@@ -37,7 +38,7 @@ class RuleListSerializer(serializers.Serializer):
     rules = RuleSerializer(many=True)
 
 
-class PrioritizeSerializer(serializers.Serializer):
+class PrioritizeSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     ticket_ids = serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=100)
     rule_ids = serializers.ListField(
         child=serializers.UUIDField(), required=False, allow_null=True, max_length=100

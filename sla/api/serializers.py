@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from agents.api.strict import RejectUnknownFieldsMixin
 from sla.business_time import format_hhmm
 from sla.models import METRICS, BusinessCalendar, SLAPolicy
 
@@ -15,9 +16,10 @@ class HolidaySerializer(serializers.Serializer):
     name = serializers.CharField(required=False, allow_blank=True)
 
 
-class CalendarWriteSerializer(serializers.Serializer):
+class CalendarWriteSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     """Shape check only; the calendar service validates meaning (timezone, overlaps…)."""
 
+    nested_keys = {"hours": HoursSerializer, "holidays": HolidaySerializer}
     name = serializers.CharField(max_length=100)
     timezone = serializers.CharField(max_length=64, default="UTC")
     always_open = serializers.BooleanField(default=False)
@@ -98,7 +100,7 @@ class EscalationStepSerializer(serializers.Serializer):
     notify = serializers.BooleanField(default=True)
 
 
-class PolicyWriteSerializer(serializers.Serializer):
+class PolicyWriteSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     name = serializers.CharField(max_length=100)
     position = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False)
     active = serializers.BooleanField(required=False)

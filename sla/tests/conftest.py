@@ -5,20 +5,9 @@ import pytest
 import time_machine
 
 from sla.policies import calendar_save, policy_save
-from tickets.events import event_dispatch
-from tickets.models import TicketEvent
+from tickets.tests.outbox import dispatch_all  # noqa: F401  (re-exported for SLA tests)
 
 NY = ZoneInfo("America/New_York")
-
-
-def dispatch_all() -> None:
-    """Run every pending event's handlers now (what the Celery worker does)."""
-    for event_id in (
-        TicketEvent.objects.filter(handled_at__isnull=True)
-        .order_by("id")
-        .values_list("id", flat=True)
-    ):
-        event_dispatch(event_id=event_id)
 
 
 @pytest.fixture

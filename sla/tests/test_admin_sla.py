@@ -12,23 +12,10 @@ from sla.calendars import calendar_build
 from sla.models import BusinessCalendar, SLAClock, SLAPolicy
 from sla.policies import calendar_save, policy_save
 from sla.scan import sla_scan
-from tickets.events import event_dispatch
-from tickets.models import TicketEvent
+from sla.tests.conftest import dispatch_all
 from tickets.services import customer_get_or_create, message_add, ticket_create
 
 pytestmark = pytest.mark.django_db
-
-
-def dispatch_all() -> None:
-    for _ in range(10):
-        pending = list(TicketEvent.objects.filter(handled_at__isnull=True).order_by("id"))
-        if not pending:
-            return
-        for event in pending:
-            event_dispatch(event_id=event.pk)
-        failed = TicketEvent.objects.filter(handled_at__isnull=True, attempts__gt=0)
-        assert not failed.exists(), list(failed.values_list("kind", "last_error"))
-    raise AssertionError("events keep coming")
 
 
 @pytest.fixture

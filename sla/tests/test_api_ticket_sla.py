@@ -13,8 +13,7 @@ from sla.models import SLAClock, SLANotification
 from sla.policies import calendar_save, policy_save
 from sla.scan import sla_scan
 from sla.tasks import sla_rematch_organization_task
-from tickets.events import event_dispatch
-from tickets.models import TicketEvent
+from sla.tests.conftest import dispatch_all
 from tickets.services import message_add, ticket_transition, ticket_update
 
 pytestmark = pytest.mark.django_db
@@ -22,19 +21,6 @@ pytestmark = pytest.mark.django_db
 NY = ZoneInfo("America/New_York")
 FRIDAY_1630 = datetime(2026, 11, 20, 16, 30, tzinfo=NY)
 MONDAY_0930_UTC = datetime(2026, 11, 23, 14, 30, tzinfo=UTC)
-
-
-def dispatch_all() -> None:
-    """Handle every pending ticket event, as the workers would (handlers may add more)."""
-    for _ in range(10):
-        pending = list(TicketEvent.objects.filter(handled_at__isnull=True).order_by("id"))
-        if not pending:
-            return
-        for event in pending:
-            event_dispatch(event_id=event.pk)
-        failed = TicketEvent.objects.filter(handled_at__isnull=True, attempts__gt=0)
-        assert not failed.exists(), list(failed.values_list("kind", "last_error"))
-    raise AssertionError("events keep coming")
 
 
 def instant(value: str | None) -> datetime | None:

@@ -3,6 +3,7 @@ dicts built in representations.py)."""
 
 from rest_framework import serializers
 
+from agents.api.strict import RejectUnknownFieldsMixin
 from tickets import lifecycle
 from tickets.models import Channel, CustomerTier, Priority
 
@@ -63,7 +64,7 @@ class PageParamsSerializer(serializers.Serializer):
 # --- Bodies ---------------------------------------------------------------------------
 
 
-class TicketCreateSerializer(serializers.Serializer):
+class TicketCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     customer_id = serializers.CharField(max_length=128)
     subject = serializers.CharField(max_length=500)
     channel = choice(Channel.values, default="email")
@@ -77,7 +78,7 @@ class TicketCreateSerializer(serializers.Serializer):
     author_email = serializers.EmailField(required=False, allow_blank=True)
 
 
-class TicketUpdateSerializer(serializers.Serializer):
+class TicketUpdateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     status = choice(lifecycle.STATUSES, required=False)
     priority = choice(Priority.values, required=False)
     subject = serializers.CharField(required=False, max_length=500)
@@ -97,7 +98,7 @@ class TicketUpdateSerializer(serializers.Serializer):
     )
 
 
-class MessageCreateSerializer(serializers.Serializer):
+class MessageCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     content = serializers.CharField(max_length=100_000, trim_whitespace=False)
     from_agent = StrictBooleanField()
     author_name = serializers.CharField(required=False, allow_blank=True, max_length=200)
@@ -111,7 +112,7 @@ class MessageCreateSerializer(serializers.Serializer):
         return value
 
 
-class NoteCreateSerializer(serializers.Serializer):
+class NoteCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     content = serializers.CharField(max_length=100_000, trim_whitespace=False)
     author_name = serializers.CharField(required=False, allow_blank=True, max_length=200)
     author_id = serializers.CharField(
@@ -127,7 +128,7 @@ class NoteCreateSerializer(serializers.Serializer):
         return value
 
 
-class CustomerCreateSerializer(serializers.Serializer):
+class CustomerCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     customer_id = serializers.CharField(max_length=128, required=False, allow_blank=True)
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     email = serializers.EmailField(required=False, allow_blank=True)
@@ -135,7 +136,7 @@ class CustomerCreateSerializer(serializers.Serializer):
     tier = choice(CustomerTier.values, required=False, default="standard")
 
 
-class CustomerUpdateSerializer(serializers.Serializer):
+class CustomerUpdateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     email = serializers.EmailField(required=False, allow_blank=True)
     phone = serializers.CharField(max_length=40, required=False, allow_blank=True)

@@ -9,6 +9,7 @@ from django.db import connection
 from tickets import events
 from tickets.events import event_dispatch
 from tickets.models import TicketEvent
+from tickets.tests.test_events import handlers_only
 
 
 @pytest.mark.django_db(transaction=True)
@@ -23,7 +24,9 @@ def test_two_workers_dispatching_one_event_run_its_handlers_once(
         runs.append(e.pk)
         time.sleep(0.5)  # hold the row lock while the other worker arrives
 
-    monkeypatch.setitem(events._handlers, "ticket.created", [slow_handler])
+    handlers_only(
+        monkeypatch, "ticket.created", events.HandlerSpec(name="test.slow", func=slow_handler)
+    )
     results = []
 
     def worker():

@@ -32,6 +32,7 @@ TABLES = [
     "tickets_message",
     "tickets_customer",
     "tickets_ticketevent",
+    "tickets_eventdelivery",
     "sla_slaclock",
 ]
 SUBJECTS = [
@@ -133,8 +134,9 @@ class Command(BaseCommand):
     def _reset(self):
         with connection.cursor() as cursor:
             cursor.execute(
-                "TRUNCATE tickets_ticket, tickets_message, tickets_ticketevent, sla_slaclock, "
-                "sla_slaevent, sla_slanotification, tickets_customer, tickets_ticket_tags, "
+                "TRUNCATE tickets_ticket, tickets_message, tickets_ticketevent, "
+                "tickets_eventdelivery, sla_slaclock, sla_slaevent, sla_slanotification, "
+                "tickets_customer, tickets_historicalcustomer, tickets_ticket_tags, "
                 "tickets_assignment, tickets_historicalticket CASCADE"
             )
         SLAPolicy.objects.all().delete()
@@ -383,10 +385,10 @@ class Command(BaseCommand):
         progress = Progress("events", tickets)
         self._sql(
             """
-            INSERT INTO tickets_ticketevent (organization_id, ticket_id, kind, actor_id,
-                actor_label, payload, created_at, handled_at, attempts, last_error)
-            SELECT organization_id, id, 'ticket.created', NULL, 'seed_bench', '{}',
-                   created_at, created_at, 1, ''
+            INSERT INTO tickets_ticketevent (organization_id, ticket_id, kind, version,
+                actor_id, actor_label, payload, created_at, handled_at)
+            SELECT organization_id, id, 'ticket.created', 1, NULL, 'seed_bench', '{}',
+                   created_at, created_at
             FROM tickets_ticket
             """
         )
