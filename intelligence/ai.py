@@ -123,7 +123,36 @@ def draft_data(draft: TicketDraft) -> dict:
     }
 
 
-def _normalise_actions(answer: dict) -> dict:
+def estimated_impact(impact: dict, row: CustomerIntelligence | None) -> dict:
+    """The frontend's `estimated_impact`, two numbers always: Quimbi's own estimate when
+    it gave one, else derived from the kept intelligence (revenue at risk = LTV x churn
+    risk; retention = 1 - churn risk), else no revenue at risk and even odds."""
+    churn = row.churn_score if row is not None else None
+    ltv = row.lifetime_value if row is not None else None
+
+    def number(value, fallback):
+        return float(value) if isinstance(value, int | float) else fallback
+
+    derived_retention = round(1 - churn, 2) if churn is not None else 0.5
+    derived_revenue = round(ltv * churn, 2) if ltv is not None and churn is not None else 0.0
+    return {
+        "retention_probability": number(impact.get("retention_probability"), derived_retention),
+        "revenue_at_risk": number(impact.get("revenue_at_risk"), derived_revenue),
+    }
+
+
+ACTION_RANKS = {"urgent": 1, "critical": 1, "high": 1, "medium": 2, "normal": 2, "low": 3}
+
+
+def action_rank(priority) -> int:
+    """The frontend orders actions by an integer priority (1 first); Quimbi may say
+    "high"/"medium"/"low" or give the number itself."""
+    if isinstance(priority, int) and not isinstance(priority, bool) and priority >= 1:
+        return priority
+    return ACTION_RANKS.get(str(priority).lower(), 2)
+
+
+def _normalise_actions(answer: dict, row: CustomerIntelligence | None = None) -> dict:
     actions = answer.get("actions")
     if not isinstance(actions, list):  # the shape the platform's code serves
         actions = (
@@ -140,8 +169,11 @@ def _normalise_actions(answer: dict) -> dict:
             {
                 "action": str(action.get("action", ""))[:300],
                 "completed": False,
-                "priority": action.get("priority") or "medium",
-                "reasoning": action.get("reasoning") or action.get("details"),
+                "priority": action_rank(action.get("priority")),
+                "priority_label": action.get("priority")
+                if isinstance(action.get("priority"), str)
+                else None,
+                "reasoning": str(action.get("reasoning") or action.get("details") or ""),
             }
         )
         if isinstance(action.get("estimated_impact"), dict) and not impact:
@@ -156,10 +188,7 @@ def _normalise_actions(answer: dict) -> dict:
         "actions": items,
         "talking_points": answer.get("talking_points") or [],
         "warnings": answer.get("warnings") or [],
-        "estimated_impact": {
-            "retention_probability": impact.get("retention_probability"),
-            "revenue_at_risk": impact.get("revenue_at_risk"),
-        },
+        "estimated_impact": estimated_impact(impact, row),
     }
 
 
@@ -192,7 +221,9 @@ def recommendation_get(*, ticket: Ticket, regenerate: bool = False) -> TicketRec
         if latest is not None:
             return latest
         raise QuimbiError("Recommendations failed; try again later.") from exc
-    data = _normalise_actions(answer)
+    data = _normalise_actions(
+        answer, CustomerIntelligence.objects.filter(customer_id=ticket.customer_id).first()
+    )
     if latest is not None:  # keep what the agent already did
         done = {a["action"] for a in latest.data.get("actions", []) if a.get("completed")}
         for action in data["actions"]:
@@ -200,6 +231,29 @@ def recommendation_get(*, ticket: Ticket, regenerate: bool = False) -> TicketRec
     return TicketRecommendation.objects.create(
         ticket=ticket, data=data, conversation_version=ticket.message_count
     )
+
+
+def recommendation_data(recommendation: TicketRecommendation) -> dict:
+    """What the frontend gets: the kept answer, with `estimated_impact` always numbers
+    (rows kept before that rule may hold nulls)."""
+    data = dict(recommendation.data)
+    data["actions"] = [
+        {
+            **a,
+            "priority": action_rank(a.get("priority")),
+            "reasoning": str(a.get("reasoning") or ""),
+        }
+        for a in data.get("actions", [])
+    ]
+    impact = data.get("estimated_impact") or {}
+    if not all(
+        isinstance(impact.get(k), int | float) for k in ("retention_probability", "revenue_at_risk")
+    ):
+        row = CustomerIntelligence.objects.filter(
+            customer_id=recommendation.ticket.customer_id
+        ).first()
+        data["estimated_impact"] = estimated_impact(impact, row)
+    return data
 
 
 def recommendation_action_complete(

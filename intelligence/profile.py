@@ -1,6 +1,7 @@
 """The frontend's CustomerProfile (CONTRACTS.md section 2) from the kept intelligence,
 or neutral values marked `intelligence_status: unavailable` when there is none."""
 
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from intelligence.models import CustomerIntelligence
@@ -33,13 +34,14 @@ def customer_profile(customer: Customer, row: CustomerIntelligence | None) -> di
         dominant = row.dominant_segments if isinstance(row.dominant_segments, dict) else segments
         archetype = None
         if row.archetype and row.archetype.get("id"):
+            members, share = archetype_population(row)
             archetype = {
                 "id": row.archetype["id"],
                 "archetype_id": row.archetype["id"],  # the frontend reads both
                 "level": row.archetype.get("level"),
                 "dominant_segments": dominant,
-                "member_count": None,
-                "population_percentage": None,
+                "member_count": members,
+                "population_percentage": share,
             }
         metrics = {
             "lifetime_value": row.lifetime_value or 0.0,
@@ -54,7 +56,7 @@ def customer_profile(customer: Customer, row: CustomerIntelligence | None) -> di
         churn = {
             "churn_risk_score": row.churn_score or 0.0,
             "risk_level": level,
-            "factors": {"items": row.churn_factors} if row.churn_factors else {},
+            "factors": churn_factors(customer, row),
             "recommendation": row.recommendations[0] if row.recommendations else "",
         }
     memberships = {axis: {segment: 1.0} for axis, segment in segments.items()}
@@ -75,4 +77,44 @@ def customer_profile(customer: Customer, row: CustomerIntelligence | None) -> di
         if row
         else None,
         "last_purchase": None,
+    }
+
+
+def archetype_population(row: CustomerIntelligence) -> tuple[int, float]:
+    """How many of the organization's known customers share this archetype, and their
+    share of all known customers (one aggregate query)."""
+    counts = CustomerIntelligence.objects.filter(organization_id=row.organization_id).aggregate(
+        total=Count("pk"), same=Count("pk", filter=Q(archetype__id=row.archetype["id"]))
+    )
+    total = counts["total"] or 0
+    return counts["same"] or 0, round((counts["same"] or 0) / total, 4) if total else 0.0
+
+
+def _factor(factors: list, *names: str) -> dict | None:
+    for item in factors or []:
+        if isinstance(item, dict) and str(item.get("factor", "")).lower() in names:
+            return item
+    return None
+
+
+def churn_factors(customer: Customer, row: CustomerIntelligence) -> dict:
+    """The frontend's four churn factors from Quimbi's factor list and the kept metrics;
+    "unknown" where neither says (Quimbi's own list is kept under `items`)."""
+    recency = _factor(row.churn_factors, "recency", "recency_days")
+    frequency = _factor(row.churn_factors, "frequency", "order_frequency")
+    engagement = _factor(row.churn_factors, "engagement", "engagement_trend")
+    recency_days = row.days_since_last_purchase
+    if recency_days is None and recency is not None and isinstance(recency.get("value"), int):
+        recency_days = recency["value"]
+
+    def trend(item):
+        direction = (item or {}).get("direction")
+        return {"up": "increasing", "down": "decreasing"}.get(direction, direction or "unknown")
+
+    return {
+        "recency_days": recency_days if isinstance(recency_days, int) else 0,
+        "order_frequency": trend(frequency),
+        "value_tier": customer.tier,
+        "engagement_trend": trend(engagement),
+        "items": row.churn_factors or [],
     }

@@ -11,6 +11,7 @@ from intelligence.ai import (
     draft_data,
     draft_get,
     recommendation_action_complete,
+    recommendation_data,
     recommendation_get,
 )
 from intelligence.client import QuimbiError, quimbi_configured
@@ -110,7 +111,7 @@ class RecommendationView(APIView):
                         "Recommendations need the Quimbi platform, which is not "
                         "configured for this organization."
                     ],
-                    "estimated_impact": {"retention_probability": None, "revenue_at_risk": None},
+                    "estimated_impact": {"retention_probability": 0.5, "revenue_at_risk": 0.0},
                 }
             )
         try:
@@ -123,7 +124,7 @@ class RecommendationView(APIView):
                 },
                 status=status.HTTP_503_SERVICE_UNAVAILABLE,
             )
-        return Response(recommendation.data)
+        return Response(recommendation_data(recommendation))
 
 
 class RecommendationActionView(APIView):
@@ -146,4 +147,4 @@ class RecommendationActionView(APIView):
             index=int(index),
             completed=body.validated_data["completed"],
         )
-        return Response(recommendation.data)
+        return Response(recommendation_data(recommendation))

@@ -65,7 +65,7 @@ def test_ticket_endpoints_keep_their_latency_while_quimbi_hangs(quimbi, key_clie
     detail = key_client.get(f"/api/v1/tickets/{ticket.pk}")
     elapsed = time.monotonic() - started
     assert detail.status_code == 200
-    assert detail.json()["customer_profile"]["intelligence_status"] == "unavailable"
+    assert "customer_profile" not in detail.json()  # nothing known yet
     assert elapsed < 1.0  # nothing on the ticket path waits for Quimbi
     assert quimbi.count(ANALYZE) == 0
 

@@ -179,7 +179,7 @@ def test_ticket_endpoints_are_unaffected_while_quimbi_refuses_connections(
     assert key_client.get("/api/v1/tickets").status_code == 200
     detail = key_client.get(f"/api/v1/tickets/{ticket.pk}")
     assert detail.status_code == 200
-    assert detail.json()["customer_profile"]["intelligence_status"] == "unavailable"
+    assert "customer_profile" not in detail.json()
     assert key_client.post("/api/v1/tickets", NEW_TICKET, format="json").status_code == 201
     reply = {"content": "On its way.", "from_agent": True}
     response = key_client.post(f"/api/v1/tickets/{ticket.pk}/messages", reply, format="json")

@@ -2,7 +2,6 @@
 machinery on the hot paths). Shapes follow CONTRACTS.md section 2; the OpenAPI schema is
 described by the serializers in tickets/api/serializers.py."""
 
-from django.utils import timezone
 
 from tickets.models import Customer, Message, Ticket, TicketEvent
 
@@ -87,42 +86,6 @@ def score_breakdown(ticket: Ticket) -> dict:
     }
 
 
-def customer_profile(customer: Customer) -> dict:
-    """The frontend's CustomerProfile. Until Quimbi intelligence is cached for this
-    customer, neutral values are served and marked `intelligence_status: unavailable`."""
-    tenure = max((timezone.now() - customer.created_at).days, 0) if customer.created_at else 0
-    return {
-        "customer_id": customer.external_id,
-        "name": customer.name,
-        "email": customer.email or None,
-        "tier": customer.tier,
-        "intelligence_status": "unavailable",
-        "archetype": None,
-        "segment_memberships": {},
-        "fuzzy_memberships": {},
-        "dominant_segments": {},
-        "business_metrics": {
-            "lifetime_value": 0.0,
-            "total_orders": 0,
-            "avg_order_value": 0.0,
-            "days_since_last_purchase": None,
-            "customer_tenure_days": tenure,
-        },
-        "churn_risk": {
-            "churn_risk_score": 0.0,
-            "risk_level": "low",
-            "factors": {
-                "recency_days": 0,
-                "order_frequency": "unknown",
-                "value_tier": customer.tier,
-                "engagement_trend": "unknown",
-            },
-            "recommendation": "No customer intelligence available yet.",
-        },
-        "last_purchase": None,
-    }
-
-
 def ticket_detail(ticket: Ticket, *, messages: list[Message]) -> dict:
     public = [m for m in messages if not m.is_internal]
     notes = [m for m in messages if m.is_internal]
@@ -131,13 +94,13 @@ def ticket_detail(ticket: Ticket, *, messages: list[Message]) -> dict:
         "customer": customer_item(ticket.customer),
         "messages": [message_item(m) for m in public],
         "notes": [note_item(n) for n in notes],
-        "customer_profile": customer_profile(ticket.customer),
         "score_breakdown": score_breakdown(ticket),
         "resolved_at": ticket.resolved_at,
         "closed_at": ticket.closed_at,
         "source": ticket.source,
         "external_id": ticket.external_id or None,
-        "ai_recommendation": None,
+        # customer_profile and ai_recommendation are added by the intelligence app when
+        # something is known; absent otherwise (the frontend then shows "no profile").
         "ai_draft_response": None,
     }
 

@@ -286,13 +286,17 @@ class TicketDetailSerializer(TicketListItemSerializer):
     customer = CustomerSerializer()
     messages = MessageSerializer(many=True)
     notes = NoteSerializer(many=True)
-    customer_profile = CustomerProfileSerializer()
+    customer_profile = CustomerProfileSerializer(
+        required=False, help_text="Absent until anything is known of the customer."
+    )
     score_breakdown = ScoreBreakdownSerializer()
     resolved_at = serializers.DateTimeField(allow_null=True)
     closed_at = serializers.DateTimeField(allow_null=True)
     source = serializers.CharField()
     external_id = serializers.CharField(allow_null=True)
-    ai_recommendation = serializers.DictField(allow_null=True)
+    ai_recommendation = serializers.DictField(
+        required=False, help_text="The kept next best actions; absent when there are none."
+    )
     ai_draft_response = serializers.CharField(allow_null=True)
 
 
