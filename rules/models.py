@@ -67,21 +67,32 @@ class ScoringConfig(models.Model):
         Organization, on_delete=models.CASCADE, primary_key=True, related_name="scoring_config"
     )
     priority_points = models.JSONField(
-        default=dict, blank=True, help_text='e.g. {"low": 0.5, "normal": 2, "high": 5, "urgent": 8}'
+        default=dict,
+        blank=True,
+        help_text='e.g. {"low": 0, "normal": 1, "high": 3, "urgent": 5.5}',
     )
     channel_points = models.JSONField(
-        default=dict, blank=True, help_text='e.g. {"phone": 1.5, "chat": 1.5, "email": 0.5}'
+        default=dict, blank=True, help_text='e.g. {"phone": 1, "chat": 1, "sms": 0.5, "email": 0}'
     )
-    age_points_per_sqrt_hour = models.FloatField(default=0.5)
+    tier_points = models.JSONField(
+        default=dict, blank=True, help_text='e.g. {"standard": 0, "premium": 0.75, "vip": 3.75}'
+    )
+    age_points_per_sqrt_hour = models.FloatField(default=0.35)
+    age_points_max = models.FloatField(default=1.5, help_text="Most points waiting can add.")
     ltv_points_per_1000 = models.FloatField(
-        default=1.0, help_text="Points per 1,000 of customer lifetime value."
+        default=0.5, help_text="Points per 1,000 of customer lifetime value."
     )
-    churn_points_max = models.FloatField(default=4.0, help_text="Points at churn risk 1.0.")
+    churn_points_max = models.FloatField(default=2.0, help_text="Points at churn risk 1.0.")
     intelligence_cap = models.FloatField(
-        default=5.0, help_text="Most points customer intelligence can add to one ticket."
+        default=3.0, help_text="Most points customer intelligence can add to one ticket."
     )
     sla_points_max = models.FloatField(
-        default=6.0, help_text="Points of a breached (or due now) SLA clock."
+        default=1.0, help_text="Points of an on-track SLA clock as it nears its at-risk point."
+    )
+    sla_at_risk_points = models.FloatField(default=3.75, help_text="Points of an at-risk SLA.")
+    sla_breached_points = models.FloatField(default=4.0, help_text="Points of a breached SLA.")
+    rules_cap = models.FloatField(
+        default=2.0, help_text="Most points the matching rules add together."
     )
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,18 +1,25 @@
 """The smart score: how urgently a ticket needs the team, on the frontend's scale
 (>= 10 high priority, > 5 elevated).
 
-score = base (priority + channel + waiting time)
+score = priority + channel + waiting time (capped) + customer tier
       + customer intelligence (LTV and churn risk when known, capped)
-      + matching prioritization rules (each rule's boost)
-      + SLA urgency (grows as the nearest open SLA clock nears its deadline; maximal
-        once breached)
+      + matching prioritization rules (their boosts, together capped)
+      + SLA (a little as an on-track clock runs; a step once at risk; more once breached)
+
+Calibration (the defaults; weights are per organization, ScoringConfig). A "calm" ticket
+— low priority, no rule, no SLA pressure, not a VIP — can reach at most
+1 (channel) + 1.5 (age) + 1 (on-track SLA) = 3.5 points. Every urgent ticket (5.5),
+at-risk ticket (3.75), breached ticket (4) and VIP customer's ticket (3.75) starts above
+that, so each ranks above every calm low-priority one. 10 ("high" in the frontend) takes
+several strong signals together, e.g. urgent and breached, or breached, high priority
+and a rule; on the demo data about a sixth of open tickets reach it. Rules together add
+at most 2 points, so stacked keyword rules cannot outrank priority and SLA.
 
 Every component is listed in the breakdown with its points and why (rule components
-name the rule), so an agent can see why a ticket ranks where it does. The age term grows
-with the square root of the hours waited (a day adds ~2.4, a week ~6.5 with the default
-weight): an old ticket never sinks below a newer one of the same kind. Resolved and
-closed tickets score 0: they are in nobody's queue. Weights are per organization
-(ScoringConfig); these are the defaults.
+name the rule). The age term grows with the square root of the whole hours waited
+(0.35 × √h: capped at 1.5 after about 18 hours): an old ticket never sinks below a newer one of the
+same kind, and the periodic refresh rewrites a ticket at most when an hour turns or its
+SLA moves a 5% step. Resolved and closed tickets score 0: they are in nobody's queue.
 
 Pure functions: no database access here (rules.services loads the inputs).
 """
@@ -24,19 +31,26 @@ from datetime import datetime
 
 from tickets import lifecycle
 
-DEFAULT_PRIORITY_POINTS = {"low": 0.5, "normal": 2.0, "high": 5.0, "urgent": 8.0}
-DEFAULT_CHANNEL_POINTS = {"phone": 1.5, "chat": 1.5, "sms": 1.0, "email": 0.5, "form": 0.5}
+DEFAULT_PRIORITY_POINTS = {"low": 0.0, "normal": 1.0, "high": 3.0, "urgent": 5.5}
+DEFAULT_CHANNEL_POINTS = {"phone": 1.0, "chat": 1.0, "sms": 0.5, "email": 0.0, "form": 0.0}
+DEFAULT_TIER_POINTS = {"standard": 0.0, "premium": 0.75, "vip": 3.75}
+SLA_STEP = 0.05  # on-track urgency counts in 5% steps
 
 
 @dataclass(frozen=True)
 class Weights:
     priority_points: dict = field(default_factory=lambda: dict(DEFAULT_PRIORITY_POINTS))
     channel_points: dict = field(default_factory=lambda: dict(DEFAULT_CHANNEL_POINTS))
-    age_points_per_sqrt_hour: float = 0.5
-    ltv_points_per_1000: float = 1.0
-    churn_points_max: float = 4.0
-    intelligence_cap: float = 5.0
-    sla_points_max: float = 6.0
+    tier_points: dict = field(default_factory=lambda: dict(DEFAULT_TIER_POINTS))
+    age_points_per_sqrt_hour: float = 0.35
+    age_points_max: float = 1.5
+    ltv_points_per_1000: float = 0.5
+    churn_points_max: float = 2.0
+    intelligence_cap: float = 3.0
+    sla_points_max: float = 1.0  # an on-track clock, as it nears its at-risk point
+    sla_at_risk_points: float = 3.75
+    sla_breached_points: float = 4.0
+    rules_cap: float = 2.0  # all matching rules together
 
 
 DEFAULT_WEIGHTS = Weights()
@@ -65,6 +79,8 @@ class ScoreInput:
     churn_risk: float | None = None
     # 0..1 urgency of the nearest SLA deadline; None while no clock runs.
     sla_urgency: float | None = None
+    # The ticket's SLA summary: "", "active", "at_risk", "breached", "paused".
+    sla_status: str = ""
 
 
 def _keyword_hit(rule: RuleSpec, text: str) -> str | None:
@@ -122,6 +138,22 @@ def _intelligence_components(ticket: ScoreInput, weights: Weights) -> list[dict]
     return [{"name": "intelligence", "points": round(capped, 2), "reason": reason}]
 
 
+def _sla_component(ticket: ScoreInput, weights: Weights) -> dict:
+    urgency = ticket.sla_urgency
+    if ticket.sla_status == "breached" or (urgency is not None and urgency >= 1):
+        return {"points": weights.sla_breached_points, "reason": "SLA breached or due now"}
+    if ticket.sla_status == "at_risk":
+        return {"points": weights.sla_at_risk_points, "reason": "SLA at risk"}
+    if urgency is None:
+        reason = "SLA paused" if ticket.sla_status == "paused" else "no SLA clock"
+        return {"points": 0.0, "reason": reason}
+    step = math.floor(urgency / SLA_STEP) * SLA_STEP
+    return {
+        "points": round(weights.sla_points_max * step, 2),
+        "reason": f"{step:.0%} of the nearest SLA target used",
+    }
+
+
 def score_compute(
     ticket: ScoreInput,
     *,
@@ -138,6 +170,9 @@ def score_compute(
             "computed_at": now.isoformat(),
         }
     hours = max((now - ticket.created_at).total_seconds(), 0) / 3600
+    age_points = min(
+        weights.age_points_per_sqrt_hour * math.sqrt(math.floor(hours)), weights.age_points_max
+    )
     components = [
         {
             "name": "priority",
@@ -151,30 +186,34 @@ def score_compute(
         },
         {
             "name": "age",
-            "points": round(weights.age_points_per_sqrt_hour * math.sqrt(hours), 2),
-            "reason": f"waiting {hours:.1f} h",
+            "points": round(age_points, 2),
+            "reason": f"waiting {hours:.1f} h"
+            + (" (capped)" if age_points >= weights.age_points_max else ""),
+        },
+        {
+            "name": "tier",
+            "points": float(weights.tier_points.get(ticket.customer_tier, 0.0)),
+            "reason": f"customer tier {ticket.customer_tier}",
         },
         *_intelligence_components(ticket, weights),
     ]
+    room = weights.rules_cap
     for rule in rules:
         reason = rule_match(rule, ticket, hours_waiting=hours)
         if reason:
+            points = round(max(min(rule.boost, room), 0.0), 2) if rule.boost > 0 else rule.boost
+            room -= max(points, 0.0)
+            capped = points != round(rule.boost, 2)
             components.append(
                 {
                     "name": f"rule:{rule.name}",
-                    "points": round(rule.boost, 2),
-                    "reason": reason,
+                    "points": points,
+                    "reason": reason
+                    + (f" (rules capped at {weights.rules_cap:g})" if capped else ""),
                     "rule_id": rule.id,
                     "rule_type": rule.type,
                 }
             )
-    if ticket.sla_urgency is None:
-        sla_points, sla_reason = 0.0, "no SLA clock"
-    elif ticket.sla_urgency >= 1:
-        sla_points, sla_reason = weights.sla_points_max, "SLA breached or due now"
-    else:
-        sla_points = round(weights.sla_points_max * ticket.sla_urgency, 2)
-        sla_reason = f"{ticket.sla_urgency:.0%} of the nearest SLA target used"
-    components.append({"name": "sla", "points": sla_points, "reason": sla_reason})
+    components.append({"name": "sla", **_sla_component(ticket, weights)})
     total = round(max(sum(c["points"] for c in components), 0.0), 2)
     return total, {"total": total, "components": components, "computed_at": now.isoformat()}

@@ -32,6 +32,7 @@ SCORE_FIELDS = (
     "channel",
     "created_at",
     "search_text",
+    "sla_status",
     "customer__tier",
     # Customer intelligence kept from Quimbi (LEFT JOIN; None while unknown).
     "customer__intelligence__lifetime_value",
@@ -48,11 +49,16 @@ def weights_for(config: ScoringConfig | None) -> Weights:
     return Weights(
         priority_points={**DEFAULT_WEIGHTS.priority_points, **(config.priority_points or {})},
         channel_points={**DEFAULT_WEIGHTS.channel_points, **(config.channel_points or {})},
+        tier_points={**DEFAULT_WEIGHTS.tier_points, **(config.tier_points or {})},
         age_points_per_sqrt_hour=config.age_points_per_sqrt_hour,
+        age_points_max=config.age_points_max,
         ltv_points_per_1000=config.ltv_points_per_1000,
         churn_points_max=config.churn_points_max,
         intelligence_cap=config.intelligence_cap,
         sla_points_max=config.sla_points_max,
+        sla_at_risk_points=config.sla_at_risk_points,
+        sla_breached_points=config.sla_breached_points,
+        rules_cap=config.rules_cap,
     )
 
 
@@ -70,11 +76,16 @@ def rule_spec(rule: Rule) -> RuleSpec:
 CONFIG_FIELDS = (
     "priority_points",
     "channel_points",
+    "tier_points",
     "age_points_per_sqrt_hour",
+    "age_points_max",
     "ltv_points_per_1000",
     "churn_points_max",
     "intelligence_cap",
     "sla_points_max",
+    "sla_at_risk_points",
+    "sla_breached_points",
+    "rules_cap",
 )
 RULE_COLUMNS = ("id", "name", "type", "keywords", "boost_amount", "conditions")
 
@@ -116,6 +127,7 @@ def score_input(row: dict, *, sla_urgency: float | None = None) -> ScoreInput:
         lifetime_value=row.get("customer__intelligence__lifetime_value"),
         churn_risk=row.get("customer__intelligence__churn_score"),
         sla_urgency=sla_urgency,
+        sla_status=row.get("sla_status") or "",
     )
 
 
@@ -140,7 +152,35 @@ def score_input_from_ticket(ticket: Ticket, *, sla_urgency: float | None = None)
         lifetime_value=intel.lifetime_value if intel else None,
         churn_risk=intel.churn_score if intel else None,
         sla_urgency=sla_urgency,
+        sla_status=ticket.sla_status,
     )
+
+
+# --- The score loader: every path scores through it ----------------------------------
+
+
+def scores_compute_for(rows: list[dict], *, now, contexts: dict | None = None) -> list[tuple]:
+    """`(id, score, breakdown)` for ticket rows read with `values(*SCORE_FIELDS)`: loads
+    what the rows do not carry (SLA urgency; each organization's weights and rules) in a
+    bounded number of queries — one for the clocks, one per organization — whatever the
+    number of rows. The event handler, the periodic refresh, rule and customer changes
+    and prioritize all score through here, so no path forgets a component."""
+    contexts = {} if contexts is None else contexts
+    urgency = sla_urgency([row["id"] for row in rows], now) if rows else {}
+    scored = []
+    for row in rows:
+        org = row["organization_id"]
+        if org not in contexts:
+            contexts[org] = scoring_context(organization_id=org)
+        weights, rules = contexts[org]
+        score, breakdown = score_compute(
+            score_input(row, sla_urgency=urgency.get(row["id"])),
+            now=now,
+            weights=weights,
+            rules=rules,
+        )
+        scored.append((row["id"], score, breakdown))
+    return scored
 
 
 # --- Refresh --------------------------------------------------------------------------
@@ -148,15 +188,10 @@ def score_input_from_ticket(ticket: Ticket, *, sla_urgency: float | None = None)
 
 def ticket_score_refresh(*, ticket_id) -> float | None:
     """Recompute one ticket's score; None if the ticket is gone."""
-    row = Ticket.objects.filter(pk=ticket_id).values(*SCORE_FIELDS).first()
-    if row is None:
+    rows = list(Ticket.objects.filter(pk=ticket_id).values(*SCORE_FIELDS))
+    if not rows:
         return None
-    weights, rules = scoring_context(organization_id=row["organization_id"])
-    now = timezone.now()
-    urgency = sla_urgency([ticket_id], now).get(row["id"])
-    score, breakdown = score_compute(
-        score_input(row, sla_urgency=urgency), now=now, weights=weights, rules=rules
-    )
+    [(_, score, breakdown)] = scores_compute_for(rows, now=timezone.now())
     Ticket.objects.filter(pk=ticket_id).update(smart_score=score, score_breakdown=breakdown)
     return score
 
@@ -164,9 +199,9 @@ def ticket_score_refresh(*, ticket_id) -> float | None:
 def _scores_write(rows: list[tuple]) -> None:
     """Write many (id, score, breakdown) at once: on PostgreSQL one UPDATE joined to a
     single JSON document per batch (bulk_update's CASE WHEN, and quoting thousands of
-    array items, are far slower), skipping rows whose score did not change (a rule
-    change moves the tickets it matches; rewriting every row would cost far more than
-    computing it); bulk_update elsewhere."""
+    array items, are far slower); bulk_update elsewhere. Callers pass changed rows only."""
+    if not rows:
+        return
     if connection.vendor != "postgresql":
         Ticket.objects.bulk_update(
             [Ticket(pk=pk, smart_score=score, score_breakdown=bd) for pk, score, bd in rows],
@@ -179,7 +214,7 @@ def _scores_write(rows: list[tuple]) -> None:
             """
             UPDATE tickets_ticket AS t SET smart_score = v.s, score_breakdown = v.b
             FROM jsonb_to_recordset(%s::jsonb) AS v(id uuid, s float8, b jsonb)
-            WHERE t.id = v.id AND t.smart_score IS DISTINCT FROM v.s
+            WHERE t.id = v.id
             """,
             [document],
         )
@@ -189,8 +224,9 @@ def scores_refresh(
     *, organization_id=None, customer_id=None, batch_size: int = 2000, limit: int | None = None
 ) -> int:
     """Recompute the score of every active ticket (of one organization or customer; at most
-    `limit`), in pk-ordered batches: values() reads, one bulk UPDATE per batch. Returns the
-    count."""
+    `limit`), in pk-ordered batches, and write only the scores that changed (a rule change
+    moves the tickets it matches; the periodic refresh, the tickets whose hour turned or
+    whose SLA moved a step). Returns how many were written."""
     now = timezone.now()
     contexts: dict = {}
     active = Ticket.objects.filter(status__in=lifecycle.ACTIVE_STATUSES)
@@ -199,27 +235,24 @@ def scores_refresh(
     if customer_id is not None:
         active = active.filter(customer_id=customer_id)
     active = active.order_by("pk")
-    refreshed, last_pk = 0, None
-    while limit is None or refreshed < limit:
+    seen, written, last_pk = 0, 0, None
+    while limit is None or seen < limit:
         page = active if last_pk is None else active.filter(pk__gt=last_pk)
-        size = batch_size if limit is None else min(batch_size, limit - refreshed)
-        rows = list(page.values(*SCORE_FIELDS)[:size])
+        size = batch_size if limit is None else min(batch_size, limit - seen)
+        rows = list(page.values(*SCORE_FIELDS, "smart_score")[:size])
         if not rows:
-            return refreshed
-        updates = []
-        for row in rows:
-            org = row["organization_id"]
-            if org not in contexts:
-                contexts[org] = scoring_context(organization_id=org)
-            weights, rules = contexts[org]
-            score, breakdown = score_compute(
-                score_input(row), now=now, weights=weights, rules=rules
-            )
-            updates.append((row["id"], score, breakdown))
-        _scores_write(updates)
-        refreshed += len(rows)
+            break
+        current = {row["id"]: row["smart_score"] for row in rows}
+        changed = [
+            (pk, score, breakdown)
+            for pk, score, breakdown in scores_compute_for(rows, now=now, contexts=contexts)
+            if current[pk] != score
+        ]
+        _scores_write(changed)
+        written += len(changed)
+        seen += len(rows)
         last_pk = rows[-1]["id"]
-    return refreshed
+    return written
 
 
 def tickets_rescore_live(tickets: list[Ticket], organization_id) -> None:
@@ -374,18 +407,17 @@ def tickets_prioritize(*, organization_id, ticket_ids: list, rule_ids: list | No
         unknown = [str(r) for r in rule_ids if r not in known]
         if unknown:
             raise NotFound(f"Unknown rule ids: {', '.join(unknown[:10])}.", field="rule_ids")
-    weights, rules = scoring_context(organization_id=organization_id, rule_ids=rule_ids)
     now = timezone.now()
-    urgency = sla_urgency([t.pk for t in tickets], now)
+    contexts = {
+        organization_id: scoring_context(organization_id=organization_id, rule_ids=rule_ids)
+    }
+    rows = list(Ticket.objects.filter(pk__in=[t.pk for t in tickets]).values(*SCORE_FIELDS))
+    scores = {
+        pk: (score, bd) for pk, score, bd in scores_compute_for(rows, now=now, contexts=contexts)
+    }
     ranked = []
     for ticket in tickets:
-        score, breakdown = score_compute(
-            score_input_from_ticket(ticket, sla_urgency=urgency.get(ticket.pk)),
-            now=now,
-            weights=weights,
-            rules=rules,
-        )
-        ticket.smart_score, ticket.score_breakdown = score, breakdown
+        ticket.smart_score, ticket.score_breakdown = scores[ticket.pk]
         ranked.append(ticket)
     if rule_ids is None and ranked:
         Ticket.objects.bulk_update(ranked, ["smart_score", "score_breakdown"])

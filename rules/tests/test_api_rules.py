@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from agents import roles
 from agents.services import api_key_create
 from agents.tests.factories import AgentFactory
-from rules.models import Rule
+from rules.models import Rule, ScoringConfig
 from tickets.models import Ticket
 from tickets.services import customer_get_or_create, ticket_create
 
@@ -28,6 +28,12 @@ RULE_FIELDS = {
     "created_at",
     "updated_at",
 }
+
+
+@pytest.fixture(autouse=True)
+def uncapped_rules(organization):
+    """These tests read each rule's whole boost: lift the cap on rules together."""
+    ScoringConfig.objects.create(organization=organization, rules_cap=100)
 
 
 @pytest.fixture

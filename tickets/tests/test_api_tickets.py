@@ -535,7 +535,8 @@ def test_apply_rules_returns_fresh_scores(key_client, manager_client, make_ticke
     assert _ids_from(body) == [str(refund.pk), str(plain.pk)]
     fresh = {t["id"]: t["smart_score"] for t in body["tickets"]}
     assert fresh[str(plain.pk)] > 0
-    assert fresh[str(refund.pk)] == pytest.approx(fresh[str(plain.pk)] + 9, abs=0.05)
+    # The rule's boost of 9, within what rules may add together (2 by default).
+    assert fresh[str(refund.pk)] == pytest.approx(fresh[str(plain.pk)] + 2, abs=0.05)
 
 
 @pytest.mark.parametrize("order", ["desc", "asc"])

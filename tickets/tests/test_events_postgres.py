@@ -8,7 +8,7 @@ from django.db import connection
 
 from tickets import events
 from tickets.events import event_dispatch
-from tickets.models import TicketEvent
+from tickets.models import EventDelivery, TicketEvent
 from tickets.tests.test_events import handlers_only
 
 
@@ -42,4 +42,5 @@ def test_two_workers_dispatching_one_event_run_its_handlers_once(
         t.join()
     assert sorted(results) == [False, True]
     assert runs == [event.pk]
-    assert TicketEvent.objects.get(pk=event.pk).attempts == 1
+    assert EventDelivery.objects.get(event=event).attempts == 1
+    assert TicketEvent.objects.get(pk=event.pk).handled_at is not None
