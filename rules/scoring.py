@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from tickets import lifecycle
+from tickets.models import SlaStatus
 
 DEFAULT_PRIORITY_POINTS = {"low": 0.0, "normal": 1.0, "high": 3.0, "urgent": 5.5}
 DEFAULT_CHANNEL_POINTS = {"phone": 1.0, "chat": 1.0, "sms": 0.5, "email": 0.0, "form": 0.0}
@@ -140,12 +141,12 @@ def _intelligence_components(ticket: ScoreInput, weights: Weights) -> list[dict]
 
 def _sla_component(ticket: ScoreInput, weights: Weights) -> dict:
     urgency = ticket.sla_urgency
-    if ticket.sla_status == "breached" or (urgency is not None and urgency >= 1):
+    if ticket.sla_status == SlaStatus.BREACHED or (urgency is not None and urgency >= 1):
         return {"points": weights.sla_breached_points, "reason": "SLA breached or due now"}
-    if ticket.sla_status == "at_risk":
+    if ticket.sla_status == SlaStatus.AT_RISK:
         return {"points": weights.sla_at_risk_points, "reason": "SLA at risk"}
     if urgency is None:
-        reason = "SLA paused" if ticket.sla_status == "paused" else "no SLA clock"
+        reason = "SLA paused" if ticket.sla_status == SlaStatus.PAUSED else "no SLA clock"
         return {"points": 0.0, "reason": reason}
     step = math.floor(urgency / SLA_STEP) * SLA_STEP
     return {

@@ -15,13 +15,12 @@ from agents.admin_history import ScopedHistoryAdmin
 from agents.admin_scoping import OrganizationScopedAdmin, ReadOnlyAdminMixin
 from agents.exceptions import DomainError
 from sla.business_time import CalendarError, format_hhmm, parse_hhmm
-from sla.calendars import calendar_spec_refresh
 from sla.models import BusinessCalendar, BusinessHours, Holiday, SLAClock, SLAPolicy
 from sla.policies import (
     POLICY_FIELDS,
+    calendar_save,
     calendar_validate,
     policy_save,
-    reschedule_after_commit,
 )
 
 
@@ -101,6 +100,9 @@ class HolidayInline(admin.TabularInline):
     extra = 0
 
 
+CALENDAR_FIELDS = ("name", "timezone", "always_open", "holiday_country", "holiday_subdivision")
+
+
 class CalendarForm(forms.ModelForm):
     class Meta:
         model = BusinessCalendar
@@ -130,11 +132,51 @@ class BusinessCalendarAdmin(OrganizationScopedAdmin, ScopedHistoryAdmin):
     list_filter = ["organization"]
     search_fields = ["name"]
 
+    """Calendars are saved through sla.policies.calendar_save, hours and holidays with
+    them: validated there, recorded, and open clocks on the calendar rescheduled."""
+
+    def save_model(self, request, obj, form, change):
+        pass  # saved in save_related, once the hours and holidays are known
+
     def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        calendar = form.instance
-        calendar_spec_refresh(calendar)
-        reschedule_after_commit(calendar.organization_id)
+        hours, holidays = [], []
+        for formset in formsets:
+            for row in formset.forms:
+                data = row.cleaned_data
+                if not data or data.get("DELETE"):
+                    continue
+                if formset.model is BusinessHours:
+                    hours.append(
+                        {
+                            "weekday": int(data["weekday"]),
+                            "start": data["start"],
+                            "end": data["end"],
+                        }
+                    )
+                elif formset.model is Holiday:
+                    holidays.append(
+                        {"date": data["date"].isoformat(), "name": data.get("name", "")}
+                    )
+        cleaned = form.cleaned_data
+        organization = (
+            cleaned.get("organization") or form.instance.organization
+            if request.user.is_superuser
+            else request.user.organization
+        )
+        saved = calendar_save(
+            organization=organization,
+            data={
+                **{f: cleaned.get(f) for f in CALENDAR_FIELDS if f in cleaned},
+                "hours": hours,
+                "holidays": holidays,
+            },
+            calendar=BusinessCalendar.objects.get(pk=form.instance.pk) if change else None,
+            actor=request.user,
+        )
+        form.instance.pk = saved.pk
+        form.instance._state.adding = False
+        for formset in formsets:  # the admin's change message reads what they saved
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
 
 class PolicyForm(forms.ModelForm):

@@ -28,7 +28,7 @@ from sla.calendars import calendar_of
 from sla.models import SLAClock, SLAEvent, SLAPolicy
 from sla.policies import policies_for, policy_match
 from tickets import lifecycle
-from tickets.models import Message, Ticket
+from tickets.models import SLA_STATUS_RANK, Message, SlaStatus, Ticket
 
 ACTIVE, PAUSED = SLAClock.Status.ACTIVE, SLAClock.Status.PAUSED
 MET, BREACHED = SLAClock.Status.MET, SLAClock.Status.BREACHED
@@ -308,17 +308,17 @@ def _reconcile_with_policy(ticket: Ticket, policy: SLAPolicy, at: datetime) -> N
 
 def ticket_sla_summary_refresh(*, ticket_ids: list) -> None:
     """Write each ticket's sla_status and next deadline from its open clocks."""
-    summary = {pk: ("", None) for pk in ticket_ids}
-    rank = {"": 0, "paused": 1, "active": 2, "at_risk": 3, "breached": 4}
+    summary = {pk: (SlaStatus.NONE, None) for pk in ticket_ids}
+    rank = SLA_STATUS_RANK
     for clock in SLAClock.objects.filter(ticket_id__in=ticket_ids, is_open=True).only(
         "ticket_id", "status", "due_at", "at_risk_at"
     ):
         if clock.status == BREACHED:
-            state = "breached"
+            state = SlaStatus.BREACHED
         elif clock.status == ACTIVE:
-            state = "at_risk" if clock.at_risk_at else "active"
+            state = SlaStatus.AT_RISK if clock.at_risk_at else SlaStatus.ACTIVE
         else:
-            state = "paused"
+            state = SlaStatus.PAUSED
         current, due = summary[clock.ticket_id]
         if rank[state] > rank[current]:
             current = state

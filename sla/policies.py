@@ -11,9 +11,10 @@ from agents.models import Agent, Organization, Team, validate_timezone
 from sla.business_time import CalendarError, format_hhmm, parse_hhmm
 from sla.calendars import calendar_spec_refresh
 from sla.models import METRICS, BusinessCalendar, BusinessHours, Holiday, SLAPolicy
-from tickets.models import Channel, CustomerTier, Priority, Ticket
+from tickets.models import Channel, CustomerTier, Priority, SlaStatus, Ticket
 
-ESCALATION_TRIGGERS = ("at_risk", "breached")
+# The escalation vocabulary, defined once (the API's serializer and the admin's help use it).
+ESCALATION_TRIGGERS = (SlaStatus.AT_RISK.value, SlaStatus.BREACHED.value)
 ESCALATION_KEYS = {
     "on",
     "metric",

@@ -17,7 +17,16 @@ from agents.exceptions import DomainError
 from agents.models import Agent, Team
 from tickets import lifecycle
 from tickets.events import deliveries_retry
-from tickets.models import Customer, EventDelivery, Message, Priority, Tag, Ticket, TicketEvent
+from tickets.models import (
+    Customer,
+    EventDelivery,
+    Message,
+    Priority,
+    SlaStatus,
+    Tag,
+    Ticket,
+    TicketEvent,
+)
 from tickets.pagination import bounded_count
 from tickets.search import ticket_search
 from tickets.services import (
@@ -40,10 +49,10 @@ STATUS_COLOURS = {
     lifecycle.CLOSED: "#495057",
 }
 SLA_COLOURS = {
-    "active": ("#2b8a3e", "on track"),
-    "at_risk": ("#e67700", "at risk"),
-    "breached": ("#c92a2a", "breached"),
-    "paused": ("#868e96", "paused"),
+    SlaStatus.ACTIVE: ("#2b8a3e", SlaStatus.ACTIVE.label),
+    SlaStatus.AT_RISK: ("#e67700", SlaStatus.AT_RISK.label),
+    SlaStatus.BREACHED: ("#c92a2a", SlaStatus.BREACHED.label),
+    SlaStatus.PAUSED: ("#868e96", SlaStatus.PAUSED.label),
 }
 PRIORITY_COLOURS = {"urgent": "#c92a2a", "high": "#e8590c", "normal": "#495057", "low": "#868e96"}
 

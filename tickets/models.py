@@ -18,6 +18,21 @@ class Priority(models.TextChoices):
     URGENT = "urgent"
 
 
+class SlaStatus(models.TextChoices):
+    """A ticket's SLA summary (the worst of its open clocks), defined once: the SLA
+    engine writes it, the inbox filters and sorts on it, the score and the admin read it."""
+
+    NONE = "", "no SLA"
+    PAUSED = "paused", "paused"
+    ACTIVE = "active", "on track"
+    AT_RISK = "at_risk", "at risk"
+    BREACHED = "breached", "breached"
+
+
+# Worse last: the summary of several clocks is the highest-ranked of their states.
+SLA_STATUS_RANK = {s: rank for rank, s in enumerate(SlaStatus.values)}
+
+
 class Channel(models.TextChoices):
     EMAIL = "email"
     SMS = "sms"

@@ -3,6 +3,7 @@ from rest_framework import serializers
 from agents.api.strict import RejectUnknownFieldsMixin
 from sla.business_time import format_hhmm
 from sla.models import METRICS, BusinessCalendar, SLAPolicy
+from sla.policies import ESCALATION_TRIGGERS
 
 
 class HoursSerializer(serializers.Serializer):
@@ -91,7 +92,7 @@ class DueSerializer(serializers.Serializer):
 
 
 class EscalationStepSerializer(serializers.Serializer):
-    on = serializers.ChoiceField(choices=["at_risk", "breached"])
+    on = serializers.ChoiceField(choices=ESCALATION_TRIGGERS)
     metric = serializers.ChoiceField(choices=["any", *METRICS], default="any")
     raise_priority = serializers.BooleanField(default=False)
     escalate = serializers.BooleanField(default=True)

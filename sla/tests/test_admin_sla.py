@@ -345,3 +345,19 @@ def test_overlapping_intervals_are_refused_in_admin(manager_client):
 def test_a_calendar_without_hours_is_refused_in_admin(manager_client):
     manager_client.post("/admin/sla/businesscalendar/add/", calendar_form("Never open", []))
     assert not BusinessCalendar.objects.filter(name="Never open").exists()
+
+
+def test_calendar_saved_in_admin_goes_through_the_service(manager_client, manager):
+    """Recorded with the manager as author, like calendar_save from the API."""
+    manager_client.post(
+        "/admin/sla/businesscalendar/add/",
+        calendar_form("Mornings", [(0, "09:00", "12:00")]),
+    )
+    calendar = BusinessCalendar.objects.get(name="Mornings")
+    assert calendar.history.latest().history_user == manager
+    change = calendar_form("Mornings", [(2, "10:00", "11:00")])
+    response = manager_client.post(f"/admin/sla/businesscalendar/{calendar.pk}/change/", change)
+    assert response.status_code == 302
+    calendar.refresh_from_db()
+    assert calendar.spec["intervals"] == [[2, 600, 660]]  # replaced, not added to
+    assert list(calendar.hours.values_list("weekday", "start_minute")) == [(2, 600)]

@@ -270,3 +270,35 @@ def test_superuser_without_org_is_allowed_and_others_need_one(db):
     OrganizationFactory()
     with pytest.raises(IntegrityError):
         Agent.objects.create_user("orphan@x.test", "pw")
+
+
+@pytest.mark.django_db
+def test_a_tier_change_in_the_admin_goes_through_the_service(manager_client, manager, make_ticket):
+    """Rescored, re-matched and recorded like the API's change (it was a bare save)."""
+    from tickets.models import TicketEvent
+    from tickets.tests.outbox import dispatch_all
+
+    ticket = make_ticket()
+    dispatch_all()
+    customer = ticket.customer
+    page = manager_client.post(
+        f"/admin/tickets/customer/{customer.pk}/change/",
+        {
+            "name": customer.name,
+            "email": customer.email,
+            "phone": "",
+            "tier": "vip",
+            "intelligence-TOTAL_FORMS": "0",
+            "intelligence-INITIAL_FORMS": "0",
+            "intelligence-MIN_NUM_FORMS": "0",
+            "intelligence-MAX_NUM_FORMS": "1",
+        },
+    )
+    assert page.status_code == 302, page.content[:500]
+    event = TicketEvent.objects.get(kind="customer.updated")
+    assert event.payload["fields"] == ["tier"] and event.actor == manager
+    assert customer.history.latest().history_user == manager
+    dispatch_all()
+    ticket.refresh_from_db()
+    tier = {c["name"]: c for c in ticket.score_breakdown["components"]}["tier"]
+    assert tier == {"name": "tier", "points": 3.75, "reason": "customer tier vip"}
