@@ -10,6 +10,7 @@ import json
 import logging
 import random
 import time
+from collections.abc import Callable
 
 import requests
 from django.conf import settings
@@ -69,6 +70,7 @@ class QuimbiClient:
         backoff: float = 0.2,
         circuit: CircuitBreaker | None = None,
         session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ):
         self.base_url = (base_url if base_url is not None else settings.QUIMBI_BASE_URL).rstrip("/")
         self.api_key = api_key if api_key is not None else settings.QUIMBI_API_KEY
@@ -76,6 +78,7 @@ class QuimbiClient:
         self.retries, self.backoff = retries, backoff
         self.circuit = circuit or _breaker
         self.session = session or requests.Session()
+        self.sleep = sleep  # injectable: tests check the waits without waiting
 
     def post(self, path: str, body: dict) -> dict:
         if not self.base_url:
@@ -134,7 +137,7 @@ class QuimbiClient:
                 delay = max(delay, float(retry_after))
             except ValueError:
                 pass
-        time.sleep(min(delay, MAX_RETRY_AFTER))
+        self.sleep(min(delay, MAX_RETRY_AFTER))
 
     def _fail(self, path, started, attempt, status, outcome):
         self.circuit.failure()

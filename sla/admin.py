@@ -139,7 +139,12 @@ class BusinessCalendarAdmin(OrganizationScopedAdmin, ScopedHistoryAdmin):
         pass  # saved in save_related, once the hours and holidays are known
 
     def save_related(self, request, form, formsets, change):
-        hours, holidays = [], []
+        # The hours and holidays as their inlines show them; a revert (no inlines) keeps
+        # the calendar's current ones.
+        related = {}
+        for formset in formsets:
+            related.setdefault("hours" if formset.model is BusinessHours else "holidays", [])
+        hours, holidays = related.get("hours", []), related.get("holidays", [])
         for formset in formsets:
             for row in formset.forms:
                 data = row.cleaned_data
@@ -163,16 +168,20 @@ class BusinessCalendarAdmin(OrganizationScopedAdmin, ScopedHistoryAdmin):
             if request.user.is_superuser
             else request.user.organization
         )
-        saved = calendar_save(
-            organization=organization,
-            data={
-                **{f: cleaned.get(f) for f in CALENDAR_FIELDS if f in cleaned},
-                "hours": hours,
-                "holidays": holidays,
-            },
-            calendar=BusinessCalendar.objects.get(pk=form.instance.pk) if change else None,
-            actor=request.user,
-        )
+        try:
+            saved = calendar_save(
+                organization=organization,
+                data={
+                    **{f: cleaned.get(f) for f in CALENDAR_FIELDS if f in cleaned},
+                    **({"hours": hours} if "hours" in related else {}),
+                    **({"holidays": holidays} if "holidays" in related else {}),
+                },
+                calendar=BusinessCalendar.objects.get(pk=form.instance.pk) if change else None,
+                actor=request.user,
+            )
+        except DomainError as exc:
+            messages.error(request, exc.detail)
+            return
         form.instance.pk = saved.pk
         form.instance._state.adding = False
         for formset in formsets:  # the admin's change message reads what they saved

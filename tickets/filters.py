@@ -1,19 +1,22 @@
-"""The ticket list's filters (django-filter). Unknown values are a 400 that lists the
-allowed ones; unknown parameters are ignored."""
+"""The list endpoints' filters (django-filter), one FilterSet per list: tickets,
+customers, a ticket's events. Unknown enum values are a 400 that lists the allowed ones;
+unknown parameters are ignored. Other apps' lists build on `StrictFilterSet`,
+`ChoiceListFilter` and `filterset_apply` (rules/filters.py)."""
 
 from datetime import UTC
 
 import django_filters
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django_filters.constants import EMPTY_VALUES
 
 from agents.exceptions import DomainError
-from tickets import lifecycle
-from tickets.models import Channel, Priority, Ticket
+from tickets import event_kinds, lifecycle
+from tickets.ids import uuid_parse
+from tickets.models import Channel, Customer, CustomerTier, Priority, SlaStatus, Ticket, TicketEvent
 from tickets.search import ticket_search
-from tickets.selectors import uuid_parse
 
-SLA_STATUSES = ["active", "at_risk", "breached", "paused"]
+SLA_STATUSES = [s for s in SlaStatus.values if s]
 
 
 def _comma_values(value: str, allowed: list[str], name: str) -> list[str]:
@@ -47,19 +50,104 @@ class InstantFilter(django_filters.IsoDateTimeFilter):
     field_class = _InstantField
 
 
-class TicketFilterSet(django_filters.FilterSet):
-    status = django_filters.CharFilter(method="filter_status", help_text="One or a comma list.")
-    priority = django_filters.CharFilter(method="filter_priority", help_text="One or a comma list.")
-    channel = django_filters.CharFilter(method="filter_channel", help_text="One or a comma list.")
+class _FilterError(Exception):
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field, self.message = field, message
+
+
+class ChoiceListFilter(django_filters.CharFilter):
+    """One value or a comma list, each one of `choices`; any other value is a 400 that
+    lists the allowed ones."""
+
+    def __init__(self, *args, choices, **kwargs):
+        kwargs.setdefault("help_text", "One or a comma list.")
+        super().__init__(*args, **kwargs)
+        self.choices = list(choices)
+
+    def filter(self, qs, value):
+        if value in EMPTY_VALUES:
+            return qs
+        try:
+            values = _comma_values(value, self.choices, self.param_name)
+        except ValidationError as exc:
+            raise _FilterError(self.param_name, exc.messages[0]) from None
+        return qs.filter(**{f"{self.field_name}__in": values})
+
+
+class TrueFalseFilter(django_filters.CharFilter):
+    """`true` or `false`; anything else is a 400 (not silently ignored)."""
+
+    ALLOWED = ("true", "false")
+
+    def filter(self, qs, value):
+        if value in EMPTY_VALUES:
+            return qs
+        if value not in self.ALLOWED:
+            raise _FilterError(
+                self.param_name,
+                f"Unknown {self.param_name} {value:.40}; allowed values: true, false.",
+            )
+        return qs.filter(**{self.field_name: value == "true"})
+
+
+class StrictFilterSet(django_filters.FilterSet):
+    """A FilterSet whose bad values are 400s naming the parameter (`filterset_apply`).
+
+    `user` is the caller (for values such as `assigned_to=me`); it defaults to the
+    request's."""
+
+    def __init__(self, data=None, queryset=None, *, request=None, prefix=None, user=None):
+        super().__init__(data, queryset, request=request, prefix=prefix)
+        self.user = user if user is not None else getattr(request, "user", None)
+        for name, filter_ in self.filters.items():
+            filter_.param_name = name  # the name errors are reported under
+
+    def _check(self, value, allowed, name):
+        try:
+            return _comma_values(value, allowed, name)
+        except ValidationError as exc:
+            raise _FilterError(name, exc.messages[0]) from None
+
+
+def filterset_apply(
+    filterset_class: type[StrictFilterSet], params, queryset: QuerySet, *, user=None
+) -> tuple[QuerySet, dict]:
+    """`queryset` filtered by `params` and the filters applied ({name: cleaned value});
+    raises DomainError (400) naming the parameter on bad input."""
+    filterset = filterset_class(params, queryset=queryset, user=user)
+    if not filterset.is_valid():
+        field, messages = next(iter(filterset.errors.items()))
+        raise DomainError(f"{field}: {messages[0]}", field=field)
+    try:
+        return filterset.qs, {
+            k: v for k, v in filterset.form.cleaned_data.items() if v not in (None, "")
+        }
+    except _FilterError as exc:
+        raise DomainError(exc.message, field=exc.field) from None
+
+
+class TicketFilterSet(StrictFilterSet):
+    status = ChoiceListFilter(choices=lifecycle.STATUSES)
+    priority = ChoiceListFilter(choices=Priority.values)
+    channel = ChoiceListFilter(choices=Channel.values)
     assigned_to = django_filters.CharFilter(
         method="filter_assigned_to", help_text="An agent id, 'me' or 'none'."
     )
     team = django_filters.CharFilter(method="filter_team", help_text="A team id or name.")
     customer_id = django_filters.CharFilter(field_name="customer__external_id")
     tag = django_filters.CharFilter(method="filter_tag")
-    created_after = InstantFilter(field_name="created_at", lookup_expr="gte")
-    created_before = InstantFilter(field_name="created_at", lookup_expr="lt")
-    updated_after = InstantFilter(field_name="updated_at", lookup_expr="gt")
+    created_after = InstantFilter(
+        field_name="created_at", lookup_expr="gte", help_text="Created at or after (ISO 8601)."
+    )
+    created_before = InstantFilter(
+        field_name="created_at", lookup_expr="lt", help_text="Created before (ISO 8601)."
+    )
+    updated_after = InstantFilter(
+        field_name="updated_at",
+        lookup_expr="gt",
+        help_text="Changed after (ISO 8601): the change feed.",
+    )
     q = django_filters.CharFilter(method="filter_q", help_text="Search subject and messages.")
     sla_status = django_filters.CharFilter(
         method="filter_sla_status", help_text="active, at_risk, breached or paused (comma list)."
@@ -69,27 +157,12 @@ class TicketFilterSet(django_filters.FilterSet):
         model = Ticket
         fields: list[str] = []
 
-    def _check(self, value, allowed, name):
-        try:
-            return _comma_values(value, allowed, name)
-        except ValidationError as exc:
-            raise _FilterError(name, exc.messages[0]) from None
-
-    def filter_status(self, queryset, name, value):
-        return queryset.filter(status__in=self._check(value, lifecycle.STATUSES, "status"))
-
-    def filter_priority(self, queryset, name, value):
-        return queryset.filter(priority__in=self._check(value, Priority.values, "priority"))
-
-    def filter_channel(self, queryset, name, value):
-        return queryset.filter(channel__in=self._check(value, Channel.values, "channel"))
-
     def filter_assigned_to(self, queryset, name, value):
         value = value.strip()
         if value == "none":
             return queryset.filter(assignee__isnull=True)
         if value == "me":
-            user = self.request.user if self.request else None
+            user = self.user
             if user is None or getattr(user, "pk", None) is None:
                 raise _FilterError("assigned_to", "'me' needs an agent login, not an API key.")
             return queryset.filter(assignee_id=user.pk)
@@ -123,21 +196,32 @@ class TicketFilterSet(django_filters.FilterSet):
         return ticket_search(queryset, value)
 
 
-class _FilterError(Exception):
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field, self.message = field, message
+class CustomerFilterSet(StrictFilterSet):
+    tier = ChoiceListFilter(choices=CustomerTier.values)
+    q = django_filters.CharFilter(method="filter_q", help_text="Search name, email or customer_id.")
+
+    class Meta:
+        model = Customer
+        fields: list[str] = []
+
+    def filter_q(self, queryset, name, value):
+        value = value.strip()[:200]
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(name__icontains=value) | Q(email__icontains=value) | Q(external_id=value)
+        )
 
 
-def tickets_filter(queryset, params, request):
-    """Apply TicketFilterSet; raises DomainError (400) naming the field on bad input."""
-    filterset = TicketFilterSet(params, queryset=queryset, request=request)
-    if not filterset.is_valid():
-        field, messages = next(iter(filterset.errors.items()))
-        raise DomainError(f"{field}: {messages[0]}", field=field)
-    try:
-        return filterset.qs, {
-            k: v for k, v in filterset.form.cleaned_data.items() if v not in (None, "")
-        }
-    except _FilterError as exc:
-        raise DomainError(exc.message, field=exc.field) from None
+class TicketEventFilterSet(StrictFilterSet):
+    kind = ChoiceListFilter(choices=event_kinds.TICKET_KINDS)
+    created_after = InstantFilter(
+        field_name="created_at", lookup_expr="gte", help_text="At or after (ISO 8601)."
+    )
+    created_before = InstantFilter(
+        field_name="created_at", lookup_expr="lt", help_text="Before (ISO 8601)."
+    )
+
+    class Meta:
+        model = TicketEvent
+        fields: list[str] = []

@@ -41,3 +41,9 @@ def topic_alert_condition(words: list[str]) -> Q:
     for word in words:
         condition |= Q(search_text__contains=word.lower())
     return condition
+
+
+def topic_words_parse(raw: str | None) -> list[str]:
+    """The list's `topic_alerts` (a comma list): trimmed, lower-cased, unique, at most 20."""
+    words = [w.strip().lower() for w in (raw or "").split(",")]
+    return list(dict.fromkeys(w for w in words if w))[:20]

@@ -1,19 +1,48 @@
-"""Read queries for tickets, messages, customers and events, scoped to an organization."""
+"""Read queries for tickets, messages, customers and events, scoped to an organization:
+including the inbox page (filters, ordering, keyset cursor, bounded count, topic alerts)
+and the agent or team an edit names."""
 
-import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 
-from django.db.models import Count, QuerySet
+from django.db.models import Case, Count, F, IntegerField, QuerySet, Value, When
 
 from agents.exceptions import DomainError, NotFound
+from agents.models import Agent, Team
+from tickets.filters import (
+    CustomerFilterSet,
+    TicketEventFilterSet,
+    TicketFilterSet,
+    filterset_apply,
+)
+from tickets.ids import uuid_parse
 from tickets.models import Customer, Message, Ticket, TicketEvent
+from tickets.pagination import (
+    KEYSET_ORDERINGS,
+    bounded_count,
+    cursor_decode,
+    cursor_encode,
+    keyset_after,
+    keyset_values,
+)
+from tickets.search import topic_alert_condition
 
+__all__ = [
+    "TicketPage",
+    "assignee_resolve",
+    "customer_get_for_organization",
+    "customer_list_for_organization",
+    "team_resolve",
+    "ticket_events",
+    "ticket_get_for_organization",
+    "ticket_list_for_organization",
+    "ticket_messages",
+    "ticket_page_for_organization",
+    "uuid_parse",
+]
 
-def uuid_parse(value, *, field: str, what: str) -> uuid.UUID:
-    """A UUID from client input, or a 400 that says what was wrong."""
-    try:
-        return uuid.UUID(str(value))
-    except (ValueError, TypeError, AttributeError):
-        raise DomainError(f"{value!s:.60} is not a valid {what} id.", field=field) from None
+NULLABLE_SORTS = {"sla_due_at", "last_message_at"}
+PRIORITY_RANK = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
 
 
 def ticket_list_for_organization(*, organization_id) -> QuerySet[Ticket]:
@@ -21,6 +50,119 @@ def ticket_list_for_organization(*, organization_id) -> QuerySet[Ticket]:
         Ticket.objects.filter(organization_id=organization_id)
         .select_related("customer")
         .prefetch_related("tags")
+    )
+
+
+@dataclass
+class TicketPage:
+    """One page of the inbox and what its envelope reports."""
+
+    tickets: list[Ticket]
+    total: int  # exact up to API_COUNT_CAP, else an estimate (total_is_estimate)
+    total_is_estimate: bool
+    matches: int  # tickets matching the topic alerts, over the whole filtered list
+    has_more: bool
+    next_cursor: str | None
+    filters_applied: dict
+
+
+def _ordering(sort: str, order: str, smart: bool) -> list:
+    if smart:
+        return ["-smart_score", "-created_at", "-id"]
+    field = "priority_rank" if sort == "priority" else sort
+    if field in NULLABLE_SORTS:  # tickets without a value go last, either way
+        first = F(field).desc(nulls_last=True) if order == "desc" else F(field).asc(nulls_last=True)
+    else:  # plain ordering, so PostgreSQL walks the matching index
+        first = f"-{field}" if order == "desc" else field
+    if order == "desc":
+        return [first, "-created_at", "-id"]
+    return [first, "created_at", "id"]
+
+
+def ticket_page_for_organization(
+    *,
+    organization_id,
+    user=None,
+    filters: Mapping,
+    sort: str = "created_at",
+    order: str = "desc",
+    smart_order: bool = False,
+    page: int = 1,
+    limit: int = 50,
+    cursor: str | None = None,
+    topic_words: list[str] | None = None,
+    select_related: Iterable[str] = (),
+    rescore: Callable[[list[Ticket]], None] | None = None,
+) -> TicketPage:
+    """A page of the organization's tickets: `filters` (TicketFilterSet's parameters),
+    ordered by `sort`/`order` or the smart score, from `page` or after `cursor` (a keyset
+    position, for the orderings in KEYSET_ORDERINGS).
+
+    `user` is the caller (`assigned_to=me`); `topic_words` flag matching tickets
+    (`matches_topic_alert`) and are counted; `select_related` adds paths to the page query
+    (apps' list extensions); `rescore` recomputes the page's scores in place, and the
+    page is then kept in their order when ranked by score. A cursor with another ordering
+    is a DomainError naming `cursor`. Queries: the count, the page, its tags.
+    """
+    queryset, applied = filterset_apply(
+        TicketFilterSet,
+        filters,
+        ticket_list_for_organization(organization_id=organization_id).prefetch_related(None),
+        user=user,
+    )
+    topic = topic_alert_condition(topic_words) if topic_words else None
+    if sort == "priority" and not smart_order:
+        queryset = queryset.annotate(
+            priority_rank=Case(
+                *[When(priority=k, then=Value(v)) for k, v in PRIORITY_RANK.items()],
+                output_field=IntegerField(),
+            )
+        )
+    if topic:
+        queryset = queryset.annotate(
+            matches_topic_alert=Case(When(topic, then=Value(True)), default=Value(False))
+        )
+    # The envelope: a count bounded at API_COUNT_CAP rows (an estimate beyond), with the
+    # topic-alert matches, in one query.
+    total, matches, estimated = bounded_count(queryset, topic)
+    keyset = KEYSET_ORDERINGS.get(("smart", "desc") if smart_order else (sort, order))
+    page_qs, offset = queryset, (page - 1) * limit
+    if cursor:
+        if keyset is None:
+            raise DomainError(
+                "cursor works with sort=created_at, updated_at or smart_score, or "
+                "smart_order=true.",
+                field="cursor",
+            )
+        page_qs = keyset_after(queryset, keyset, cursor_decode(cursor, keyset))
+        offset = 0
+    related = list(select_related)
+    if related:
+        page_qs = page_qs.select_related(*related)
+    rows = list(page_qs.order_by(*_ordering(sort, order, smart_order))[offset : offset + limit + 1])
+    tickets, has_more = rows[:limit], len(rows) > limit
+    # The position after the last row, even on the last page: a client following the
+    # change feed (sort=updated_at&order=asc) keeps it and asks again later.
+    next_cursor = None
+    if keyset:
+        next_cursor = (
+            cursor_encode(keyset_values(tickets[-1], keyset)) if tickets else cursor
+        ) or None
+    if rescore is not None and tickets:
+        rescore(tickets)
+        # The page shows fresh scores: keep it in their order when ranking by score
+        # (ties newest first, as in the database ordering).
+        if smart_order or sort == "smart_score":
+            descending = smart_order or order == "desc"
+            tickets.sort(key=lambda t: (t.smart_score, t.created_at), reverse=descending)
+    return TicketPage(
+        tickets=tickets,
+        total=total,
+        total_is_estimate=estimated,
+        matches=matches,
+        has_more=has_more,
+        next_cursor=next_cursor,
+        filters_applied=applied,
     )
 
 
@@ -43,16 +185,56 @@ def ticket_messages(*, ticket: Ticket, internal: bool | None = None) -> QuerySet
     return messages
 
 
-def ticket_events(*, ticket: Ticket) -> QuerySet[TicketEvent]:
-    return TicketEvent.objects.filter(ticket=ticket).order_by("-created_at", "-id")
+def ticket_events(*, ticket: Ticket, filters: Mapping | None = None) -> QuerySet[TicketEvent]:
+    """The ticket's events, newest first; `filters` are TicketEventFilterSet's (kind,
+    created_after, created_before)."""
+    events = TicketEvent.objects.filter(ticket=ticket).order_by("-created_at", "-id")
+    if filters is not None:
+        events, _ = filterset_apply(TicketEventFilterSet, filters, events)
+    return events
 
 
-def customer_list_for_organization(*, organization_id) -> QuerySet[Customer]:
-    return (
+def assignee_resolve(*, organization_id, value: str | None, caller: Agent | None) -> Agent | None:
+    """The agent a client names for `assigned_to`: None, "" or "none" is nobody, "me" is
+    the calling agent (an API key is no agent), else the id of an active agent of the
+    organization. Anything else is a DomainError naming `assigned_to`."""
+    if value is None or value.strip() in ("", "none"):
+        return None
+    if value == "me":
+        if not isinstance(caller, Agent):
+            raise DomainError("'me' needs an agent login, not an API key.", field="assigned_to")
+        return caller
+    pk = uuid_parse(value, field="assigned_to", what="agent")
+    agent = Agent.objects.filter(pk=pk, organization_id=organization_id, is_active=True).first()
+    if agent is None:
+        raise DomainError(f"No active agent {pk} in this organization.", field="assigned_to")
+    return agent
+
+
+def team_resolve(*, organization_id, team_id) -> Team | None:
+    """The organization's team with this id (None is no team), or a DomainError naming
+    `team`."""
+    if team_id is None:
+        return None
+    team = Team.objects.filter(pk=team_id, organization_id=organization_id).first()
+    if team is None:
+        raise DomainError(f"No team {team_id} in this organization.", field="team")
+    return team
+
+
+def customer_list_for_organization(
+    *, organization_id, filters: Mapping | None = None
+) -> QuerySet[Customer]:
+    """The organization's customers with their ticket counts, by name; `filters` are
+    CustomerFilterSet's (tier, q)."""
+    customers = (
         Customer.objects.filter(organization_id=organization_id)
         .annotate(tickets_count=Count("tickets"))
         .order_by("name", "external_id")
     )
+    if filters is not None:
+        customers, _ = filterset_apply(CustomerFilterSet, filters, customers)
+    return customers
 
 
 def customer_get_for_organization(*, organization_id, customer_id: str) -> Customer:

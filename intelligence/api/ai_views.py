@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agents.api.strict import RejectUnknownFieldsMixin
+from agents.exceptions import NotFound
 from intelligence.ai import (
     draft_data,
     draft_get,
@@ -15,7 +16,7 @@ from intelligence.ai import (
     recommendation_get,
 )
 from intelligence.client import QuimbiError, quimbi_configured
-from intelligence.models import TicketRecommendation
+from intelligence.selectors import recommendation_exists, recommendation_get_for_ticket
 from tickets.selectors import ticket_get_for_organization
 
 TICKET_ID = OpenApiParameter("ticket_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
@@ -101,7 +102,9 @@ class RecommendationView(APIView):
     @extend_schema(parameters=[TICKET_ID], responses={200: RecommendationSerializer, 503: None})
     def get(self, request, ticket_id):
         ticket = _ticket(request, ticket_id)
-        if not quimbi_configured(ticket.organization_id) and not ticket.recommendations.exists():
+        if not quimbi_configured(ticket.organization_id) and not recommendation_exists(
+            ticket=ticket
+        ):
             return Response(
                 {
                     "priority": "normal",
@@ -137,10 +140,8 @@ class RecommendationActionView(APIView):
         ticket = _ticket(request, ticket_id)
         body = CompleteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        recommendation = TicketRecommendation.objects.filter(ticket=ticket).first()
+        recommendation = recommendation_get_for_ticket(ticket=ticket)
         if recommendation is None:
-            from agents.exceptions import NotFound
-
             raise NotFound("This ticket has no recommendation yet.")
         recommendation = recommendation_action_complete(
             recommendation=recommendation,

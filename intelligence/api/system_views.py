@@ -1,12 +1,11 @@
 """System configuration (the behavioural axes) and churn-risk analytics."""
 
-from django.db.models import Avg, Count
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from intelligence.models import CustomerIntelligence
+from intelligence.selectors import churn_analytics_for_organization
 
 # The behavioural axes the frontend shows when Quimbi does not provide them.
 AXES = [
@@ -86,24 +85,12 @@ class ChurnAnalyticsSerializer(serializers.Serializer):
 class ChurnAnalyticsView(APIView):
     @extend_schema(responses=ChurnAnalyticsSerializer)
     def get(self, request):
-        rows = CustomerIntelligence.objects.filter(organization_id=request.user.organization_id)
-        totals = rows.aggregate(n=Count("pk"), avg=Avg("churn_score"))
-        distribution = {level: 0 for level in ("low", "medium", "high", "critical")}
-        for row in rows.values("churn_level").annotate(n=Count("pk")):
-            if row["churn_level"] in distribution:
-                distribution[row["churn_level"]] = row["n"]
-        at_risk = (
-            rows.filter(churn_score__gte=0.6)
-            .select_related("customer")
-            .order_by("-churn_score")[:20]
-        )
+        churn = churn_analytics_for_organization(organization_id=request.user.organization_id)
         return Response(
             {
-                "customers_with_intelligence": totals["n"],
-                "average_churn_risk": round(totals["avg"], 3)
-                if totals["avg"] is not None
-                else None,
-                "distribution": distribution,
+                "customers_with_intelligence": churn.customers_with_intelligence,
+                "average_churn_risk": churn.average_churn_risk,
+                "distribution": churn.distribution,
                 "at_risk_customers": [
                     {
                         "customer_id": r.customer.external_id,
@@ -112,7 +99,7 @@ class ChurnAnalyticsView(APIView):
                         "risk_level": r.churn_level,
                         "lifetime_value": r.lifetime_value,
                     }
-                    for r in at_risk
+                    for r in churn.at_risk
                 ],
             }
         )

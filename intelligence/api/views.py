@@ -9,8 +9,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from intelligence.client import QuimbiError, QuimbiUnavailable, client_for, quimbi_configured
-from intelligence.models import CustomerIntelligence
 from intelligence.profile import customer_profile
+from intelligence.selectors import intelligence_get_for_customer
 from intelligence.services import intelligence_refresh, intelligence_refresh_enqueue
 from tickets.selectors import customer_get_for_organization
 
@@ -42,7 +42,7 @@ def _profile_or_503(request, customer_id):
     customer = customer_get_for_organization(
         organization_id=request.user.organization_id, customer_id=customer_id
     )
-    row = CustomerIntelligence.objects.filter(customer=customer).first()
+    row = intelligence_get_for_customer(customer=customer)
     if row is None and not quimbi_configured(customer.organization_id):
         return customer_profile(customer, None), None  # neutral, "unavailable"
     if row is None:

@@ -1,6 +1,5 @@
 """Kept intelligence, the profile endpoints, and ticket endpoints while Quimbi hangs."""
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -60,14 +59,13 @@ def test_unknown_customer_is_404(quimbi, key_client):
 def test_ticket_endpoints_keep_their_latency_while_quimbi_hangs(quimbi, key_client, make_ticket):
     quimbi.hang = True
     ticket = make_ticket()
-    started = time.monotonic()
     assert key_client.get("/api/v1/tickets").status_code == 200
     detail = key_client.get(f"/api/v1/tickets/{ticket.pk}")
-    elapsed = time.monotonic() - started
     assert detail.status_code == 200
     assert "customer_profile" not in detail.json()  # nothing known yet
-    assert elapsed < 1.0  # nothing on the ticket path waits for Quimbi
-    assert quimbi.count(ANALYZE) == 0
+    # Nothing on the ticket path waits for Quimbi: it is not even asked (a call would
+    # hang until the read timeout), whatever the clock of the machine running this says.
+    assert quimbi.requests == []
 
 
 def test_a_failed_refresh_keeps_the_last_good_answer(quimbi, customer):

@@ -4,7 +4,6 @@ test_celery_broker.py, Quimbi hanging in intelligence/tests/test_intelligence.py
 
 import importlib.util
 import socket
-import time
 from pathlib import Path
 
 import pytest
@@ -14,9 +13,9 @@ from django.db.utils import OperationalError
 from rest_framework.throttling import ScopedRateThrottle
 
 from agents.throttling import CallerRateThrottle, throttle_cache
-from intelligence.client import breaker
-from tickets import services
+from intelligence.client import QuimbiClient, breaker
 from tickets.models import Customer, Message, Ticket, TicketEvent
+from tickets.services import tickets as ticket_services
 
 SETTINGS_FILE = Path(__file__).resolve().parents[1] / "settings.py"
 NEW_TICKET = {
@@ -59,7 +58,7 @@ def test_a_database_error_mid_write_is_a_503_and_writes_nothing(key_client, monk
     def fail(**kwargs):
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(services, "event_record", fail)
+    monkeypatch.setattr(ticket_services, "event_record", fail)
     response = key_client.post("/api/v1/tickets", NEW_TICKET, format="json")
     body = assert_api_error(response, 503, "SERVICE_UNAVAILABLE")
     assert body["detail"] == "The database is unavailable; try again."
@@ -70,7 +69,7 @@ def test_a_database_error_mid_write_is_a_503_and_writes_nothing(key_client, monk
 def test_a_postgres_connection_killed_mid_write_is_a_503_and_writes_nothing(
     require_postgres, key_client, monkeypatch
 ):
-    original = services.event_record
+    original = ticket_services.event_record
     killed = []
 
     def kill_own_backend_then_go_on(**kwargs):
@@ -86,14 +85,14 @@ def test_a_postgres_connection_killed_mid_write_is_a_503_and_writes_nothing(
             other.close()
         return original(**kwargs)
 
-    monkeypatch.setattr(services, "event_record", kill_own_backend_then_go_on)
+    monkeypatch.setattr(ticket_services, "event_record", kill_own_backend_then_go_on)
     response = key_client.post("/api/v1/tickets", NEW_TICKET, format="json")
     assert killed == [True]
     body = assert_api_error(response, 503, "SERVICE_UNAVAILABLE")
     assert body["detail"] == "The database is unavailable; try again."
     assert_nothing_written()
     # The next request gets a new connection and works.
-    monkeypatch.setattr(services, "event_record", original)
+    monkeypatch.setattr(ticket_services, "event_record", original)
     assert key_client.post("/api/v1/tickets", NEW_TICKET, format="json").status_code == 201
 
 
@@ -169,13 +168,20 @@ def test_throttles_go_back_to_redis_when_it_answers_again(
 
 @pytest.mark.django_db
 def test_ticket_endpoints_are_unaffected_while_quimbi_refuses_connections(
-    settings, key_client, make_ticket
+    settings, key_client, make_ticket, monkeypatch
 ):
     settings.QUIMBI_BASE_URL = f"http://127.0.0.1:{closed_port()}"
     settings.QUIMBI_API_KEY = "test-key"
     breaker().reset()
+    calls = []
+    original_post = QuimbiClient.post
+
+    def counted_post(self, path, body):
+        calls.append(path)
+        return original_post(self, path, body)
+
+    monkeypatch.setattr(QuimbiClient, "post", counted_post)
     ticket = make_ticket()
-    started = time.monotonic()
     assert key_client.get("/api/v1/tickets").status_code == 200
     detail = key_client.get(f"/api/v1/tickets/{ticket.pk}")
     assert detail.status_code == 200
@@ -184,5 +190,7 @@ def test_ticket_endpoints_are_unaffected_while_quimbi_refuses_connections(
     reply = {"content": "On its way.", "from_agent": True}
     response = key_client.post(f"/api/v1/tickets/{ticket.pk}/messages", reply, format="json")
     assert response.status_code == 201, response.content
-    assert time.monotonic() - started < 1.0  # nothing on the ticket path waits for Quimbi
+    # Nothing on the ticket path waits for Quimbi: it is not even called (with retries and
+    # backoff a refused call could take seconds), whatever the machine's clock says.
+    assert calls == []
     breaker().reset()

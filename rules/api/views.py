@@ -14,16 +14,23 @@ from rules.api.serializers import (
     RuleSerializer,
     RuleWriteSerializer,
 )
+from rules.filters import RuleFilterSet
 from rules.models import Rule
 from rules.services import rule_create, rule_delete, rule_update, tickets_prioritize
 from tickets.api.representations import ticket_list_item
+from tickets.api.schema import filterset_parameters
+from tickets.filters import filterset_apply
 from tickets.selectors import uuid_parse
 
 RULE_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Prioritization rules", responses=RuleListSerializer),
+    list=extend_schema(
+        summary="Prioritization rules",
+        parameters=filterset_parameters(RuleFilterSet),
+        responses=RuleListSerializer,
+    ),
     retrieve=extend_schema(parameters=[RULE_ID], responses=RuleSerializer),
     create=extend_schema(
         summary="Create a rule (managers); open tickets are rescored in the background",
@@ -38,6 +45,7 @@ RULE_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 class RuleViewSet(viewsets.GenericViewSet):
     permission_classes = [IsManagerOrReadOnly]
     serializer_class = RuleSerializer
+    filterset_class = RuleFilterSet
     lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
@@ -50,10 +58,7 @@ class RuleViewSet(viewsets.GenericViewSet):
         return rule
 
     def list(self, request):
-        rules = self.get_queryset()
-        active = request.query_params.get("active")
-        if active in ("true", "false"):
-            rules = rules.filter(active=active == "true")
+        rules, _ = filterset_apply(RuleFilterSet, request.query_params, self.get_queryset())
         return Response({"rules": RuleSerializer(rules.order_by("name"), many=True).data})
 
     def retrieve(self, request, pk=None):

@@ -1,6 +1,5 @@
 """Customers, addressed by `customer_id` (the commerce platform's id)."""
 
-from django.db.models import Q
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.response import Response
@@ -8,6 +7,8 @@ from rest_framework.response import Response
 from agents.principals import caller_actor
 from tickets.api import representations as rep
 from tickets.api import serializers as s
+from tickets.api.schema import filterset_parameters
+from tickets.filters import CustomerFilterSet
 from tickets.selectors import customer_get_for_organization, customer_list_for_organization
 from tickets.services import customer_create, customer_update
 
@@ -19,8 +20,7 @@ CUSTOMER_ID = OpenApiParameter("customer_id", str, OpenApiParameter.PATH)
     list=extend_schema(
         summary="Customers, with their ticket counts",
         parameters=[
-            OpenApiParameter("q", str, description="Search name, email or customer_id."),
-            OpenApiParameter("tier", str, enum=["standard", "premium", "vip"]),
+            *filterset_parameters(CustomerFilterSet),
             OpenApiParameter("page", int),
             OpenApiParameter("limit", int),
         ],
@@ -35,6 +35,7 @@ CUSTOMER_ID = OpenApiParameter("customer_id", str, OpenApiParameter.PATH)
     ),
 )
 class CustomerViewSet(viewsets.GenericViewSet):
+    filterset_class = CustomerFilterSet
     lookup_field = "customer_id"
     lookup_value_regex = "[^/]+"
     serializer_class = s.CustomerSerializer
@@ -47,16 +48,9 @@ class CustomerViewSet(viewsets.GenericViewSet):
         page_params.is_valid(raise_exception=True)
         page = page_params.validated_data["page"]
         limit = min(page_params.validated_data["limit"], MAX_LIMIT)
-        customers = customer_list_for_organization(organization_id=self._org())
-        tier = request.query_params.get("tier")
-        if tier:
-            s.CustomerUpdateSerializer(data={"tier": tier}).is_valid(raise_exception=True)
-            customers = customers.filter(tier=tier)
-        q = (request.query_params.get("q") or "").strip()[:200]
-        if q:
-            customers = customers.filter(
-                Q(name__icontains=q) | Q(email__icontains=q) | Q(external_id=q)
-            )
+        customers = customer_list_for_organization(
+            organization_id=self._org(), filters=request.query_params
+        )
         total = customers.order_by().count()
         items = customers[(page - 1) * limit : page * limit]
         return Response(

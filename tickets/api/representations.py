@@ -2,7 +2,6 @@
 machinery on the hot paths). Shapes follow CONTRACTS.md section 2; the OpenAPI schema is
 described by the serializers in tickets/api/serializers.py."""
 
-
 from tickets.models import Customer, Message, Ticket, TicketEvent
 
 

@@ -1,7 +1,6 @@
 """Outbox dispatch under real concurrency (PostgreSQL row locks)."""
 
 import threading
-import time
 
 import pytest
 from django.db import connection
@@ -19,10 +18,13 @@ def test_two_workers_dispatching_one_event_run_its_handlers_once(
     ticket = make_ticket()
     event = ticket.events.get(kind="ticket.created")
     runs = []
+    inside, release = threading.Event(), threading.Event()
 
     def slow_handler(e):
         runs.append(e.pk)
-        time.sleep(0.5)  # hold the row lock while the other worker arrives
+        inside.set()
+        # Hold the delivery's row lock until the other worker has come and gone.
+        assert release.wait(timeout=30), "the second worker never finished"
 
     handlers_only(
         monkeypatch, "ticket.created", events.HandlerSpec(name="test.slow", func=slow_handler)
@@ -35,11 +37,16 @@ def test_two_workers_dispatching_one_event_run_its_handlers_once(
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    first, second = threading.Thread(target=worker), threading.Thread(target=worker)
+    first.start()
+    try:
+        assert inside.wait(timeout=30), "the first worker never reached the handler"
+        second.start()  # arrives while the first holds the lock: it skips, it does not wait
+        second.join(timeout=30)
+        assert not second.is_alive(), "the second worker waited for the first one's lock"
+    finally:
+        release.set()
+        first.join(timeout=30)
     assert sorted(results) == [False, True]
     assert runs == [event.pk]
     assert EventDelivery.objects.get(event=event).attempts == 1

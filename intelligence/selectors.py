@@ -1,0 +1,55 @@
+"""Reads of kept intelligence and recommendations, and the churn-risk analytics."""
+
+from dataclasses import dataclass
+
+from django.db.models import Avg, Count
+
+from intelligence.models import CustomerIntelligence, TicketRecommendation
+from tickets.models import Customer, Ticket
+
+CHURN_LEVELS = ("low", "medium", "high", "critical")
+AT_RISK_FROM = 0.6  # churn score from which a customer is listed as at risk
+AT_RISK_LISTED = 20
+
+
+def intelligence_get_for_customer(*, customer: Customer) -> CustomerIntelligence | None:
+    """The customer's kept intelligence (fresh or stale), or None if none was kept."""
+    return CustomerIntelligence.objects.filter(customer=customer).first()
+
+
+def recommendation_get_for_ticket(*, ticket: Ticket) -> TicketRecommendation | None:
+    return TicketRecommendation.objects.filter(ticket=ticket).first()
+
+
+def recommendation_exists(*, ticket: Ticket) -> bool:
+    return TicketRecommendation.objects.filter(ticket=ticket).exists()
+
+
+@dataclass
+class ChurnAnalytics:
+    customers_with_intelligence: int
+    average_churn_risk: float | None
+    distribution: dict[str, int]  # customers per churn level, every level present
+    at_risk: list[CustomerIntelligence]  # the riskiest, with their customers, riskiest first
+
+
+def churn_analytics_for_organization(*, organization_id) -> ChurnAnalytics:
+    """Churn risk over the organization's kept intelligence, in three queries: the count
+    and average, the customers per level, and the riskiest customers (churn >= 0.6)."""
+    rows = CustomerIntelligence.objects.filter(organization_id=organization_id)
+    totals = rows.aggregate(n=Count("pk"), avg=Avg("churn_score"))
+    distribution = dict.fromkeys(CHURN_LEVELS, 0)
+    for row in rows.values("churn_level").annotate(n=Count("pk")):
+        if row["churn_level"] in distribution:
+            distribution[row["churn_level"]] = row["n"]
+    at_risk = list(
+        rows.filter(churn_score__gte=AT_RISK_FROM)
+        .select_related("customer")
+        .order_by("-churn_score")[:AT_RISK_LISTED]
+    )
+    return ChurnAnalytics(
+        customers_with_intelligence=totals["n"],
+        average_churn_risk=round(totals["avg"], 3) if totals["avg"] is not None else None,
+        distribution=distribution,
+        at_risk=at_risk,
+    )
