@@ -3,32 +3,48 @@
 
     python bench/run.py                # measures the database in DATABASE_URL
     python bench/run.py --quick        # fewer repetitions
+    python bench/run.py --only event_pipeline --pipeline-changes 10000
 
 Loads nothing itself (see `make bench` / `make bench-quick`, which run seed_bench first).
-Measures (a) in-process through Django's test client and (b) through a real gunicorn
-server over 127.0.0.1 with concurrent clients. For each measurement: p50/p95 latency,
-requests per second, SQL queries per request and, for list queries, the same SQL timed
-directly in PostgreSQL (the floor) with its EXPLAIN ANALYZE plan. Writes
+Measures (a) in-process through Django's test client, (b) through a real gunicorn
+server over 127.0.0.1 with concurrent clients and (c) the event pipeline: ticket changes
+committed through the services while one real Celery worker (solo pool, the embedded
+filesystem broker) runs every handler. For each measurement: p50/p95 latency, requests
+per second, SQL queries per request and, for list queries, the same SQL timed directly
+in PostgreSQL (the floor) with its EXPLAIN ANALYZE plan. Writes
 bench/results/latest.json and prints a table.
 """
 
 import argparse
+import atexit
+import dataclasses
 import http.client
 import json
 import os
 import platform
+import shutil
+import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "quimbi_support.settings")
+PIPELINE_WORKER = "--pipeline-worker"  # argv of the event_pipeline's worker process
+if PIPELINE_WORKER not in sys.argv:
+    # The embedded broker (kombu's filesystem transport) lives under VAR_DIR: give the
+    # benchmark a folder of its own, so its messages never reach a developer's `make run`
+    # worker and theirs never reach the benchmark's. The worker inherits it.
+    os.environ["VAR_DIR"] = tempfile.mkdtemp(prefix="quimbi-bench-")
+    atexit.register(shutil.rmtree, os.environ["VAR_DIR"], ignore_errors=True)
 
 import django  # noqa: E402
 
@@ -216,26 +232,9 @@ def gunicorn_load(key: str, path: str, *, clients=16, seconds=10, workers=3) -> 
     }
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--gunicorn-seconds", type=int, default=10)
-    parser.add_argument("--gunicorn-workers", type=int, default=3)
-    args = parser.parse_args()
-    if connection.vendor != "postgresql":
-        raise SystemExit("bench/run.py measures PostgreSQL: set DATABASE_URL.")
-    org = Organization.objects.filter(slug__startswith="bench-").order_by("slug").first()
-    if org is None:
-        raise SystemExit("No benchmark data: run `manage.py seed_bench` first (make bench).")
-    tickets = Ticket.objects.count()
-    messages = Message.objects.count()
-    print(f"dataset: {tickets:,} tickets, {messages:,} messages", flush=True)
-    _, key = api_key_create(
-        organization=org, name=f"bench {time.time():.0f}", role="manager", actor=None
-    )
+def hot_paths(bench: Bench, args, *, org, key: str, tickets: int) -> None:
+    """The request paths, the SLA scan, the bulk rescore, the admin and gunicorn."""
     api = Client(HTTP_X_API_KEY=key)
-    bench = Bench(repeat=15 if args.quick else 40)
-
     manager = Agent.objects.filter(organization=org, role="manager").first()
     agent = Agent.objects.filter(organization=org, role="agent").first()
     base = "/api/v1/tickets?limit=50"
@@ -310,11 +309,13 @@ def main():
         now = timezone.now()
         # Only the 1,000 are newly due: any other overdue active clock is marked first.
         sla_scan(now=now - timedelta(seconds=60))
-        due = list(
+        fields = ("status", "breached_at", "at_risk_at", "due_at", "at_risk_due_at")
+        original = list(
             SLAClock.objects.filter(is_open=True, status__in=["active", "breached"])
             .order_by("id")
-            .values_list("id", flat=True)[:1000]
+            .values("id", *fields)[:1000]
         )
+        due = [row["id"] for row in original]
         SLAClock.objects.filter(id__in=due).update(
             status="active",
             breached_at=None,
@@ -325,9 +326,9 @@ def main():
         started = time.perf_counter()
         result = sla_scan(now=now)
         elapsed = (time.perf_counter() - started) * 1000
-        SLAClock.objects.filter(id__in=due).update(
-            status="active", breached_at=None, due_at=now + timedelta(days=1)
-        )
+        # Put the clocks back as they were (a made-up deadline would be "recomputed" by
+        # the next reconcile of their tickets, e.g. in event_pipeline).
+        SLAClock.objects.bulk_update([SLAClock(**row) for row in original], fields)
         from sla.models import SLAEvent
 
         SLAEvent.objects.filter(clock_id__in=due).delete()
@@ -356,8 +357,16 @@ def main():
         name="Bench: planters",
         defaults={"type": "custom", "keywords": ["planter"], "boost_amount": 2.5},
     )
+    from tickets import lifecycle
+
+    # scores_refresh returns how many scores it wrote (those that moved): count the
+    # tickets it scores separately.
+    scored = min(
+        Ticket.objects.filter(organization=org, status__in=lifecycle.ACTIVE_STATUSES).count(),
+        100_000,
+    )
     started = time.perf_counter()
-    rescored = scores_refresh(organization_id=org.pk, limit=100_000)
+    written = scores_refresh(organization_id=org.pk, limit=100_000)
     elapsed = (time.perf_counter() - started) * 1000
     bench.results.append(
         {
@@ -367,11 +376,14 @@ def main():
             "rps": None,
             "queries": None,
             "floor_ms": None,
-            "tickets": rescored,
+            "tickets": scored,
+            "written": written,
         }
     )
     print(
-        f"rescore                      {elapsed / 1000:.2f} s for {rescored:,} tickets", flush=True
+        f"rescore                      {elapsed / 1000:.2f} s for {scored:,} tickets "
+        f"({written:,} scores written)",
+        flush=True,
     )
 
     admin = Client()
@@ -403,6 +415,413 @@ def main():
         gunicorn_load(key, base, seconds=args.gunicorn_seconds, workers=args.gunicorn_workers)
     )
     print(f"gunicorn 16 clients          {bench.results[-1]}", flush=True)
+
+
+# --- The event pipeline ---------------------------------------------------------------
+
+
+def pipeline_worker(stats_path: str) -> None:
+    """The event_pipeline's worker: a real Celery worker, solo pool, as `make run` starts
+    it (`celery -A quimbi_support worker --pool=solo --without-mingle --without-gossip`),
+    that also counts its SQL statements the way CaptureQueriesContext does (BEGIN,
+    COMMIT and savepoints included) and its time, per task and per handler, and writes
+    them to `stats_path` when it stops (warm shutdown, on SIGTERM)."""
+    from celery import signals
+
+    from quimbi_support.celery import app
+    from tickets import events
+
+    handlers: dict[str, dict] = defaultdict(lambda: {"calls": 0, "seconds": 0.0, "queries": 0})
+    tasks: dict[str, dict] = defaultdict(lambda: {"calls": 0, "seconds": 0.0, "queries": 0})
+    statements: dict[str, int] = defaultdict(int)  # by first word: SELECT, BEGIN, ...
+    spans: list[tuple[float, float]] = []  # (start instant, seconds) of every task
+    running: dict = {"started": None, "at": None}
+
+    def timed(name, func):
+        def run(event):
+            before, started = len(connection.queries_log), time.perf_counter()
+            try:
+                return func(event)
+            finally:
+                row = handlers[name]
+                row["calls"] += 1
+                row["seconds"] += time.perf_counter() - started
+                row["queries"] += len(connection.queries_log) - before
+
+        return run
+
+    for name, spec in list(events._specs.items()):
+        events._specs[name] = dataclasses.replace(spec, func=timed(name, spec.func))
+
+    @signals.task_prerun.connect(weak=False)
+    def prerun(**kwargs):
+        connection.force_debug_cursor = True  # the solo pool runs tasks in this thread
+        connection.queries_log.clear()
+        running["started"], running["at"] = time.perf_counter(), time.time()
+
+    @signals.task_postrun.connect(weak=False)
+    def postrun(task=None, **kwargs):
+        row, seconds = tasks[task.name], time.perf_counter() - running["started"]
+        row["calls"] += 1
+        row["seconds"] += seconds
+        row["queries"] += len(connection.queries_log)
+        for query in connection.queries_log:
+            statements[query["sql"].split(None, 1)[0].upper()] += 1
+        spans.append((running["at"], seconds))
+
+    @signals.worker_ready.connect(weak=False)
+    def ready(**kwargs):
+        Path(stats_path + ".ready").touch()
+
+    @signals.worker_shutdown.connect(weak=False)
+    def shutdown(**kwargs):
+        Path(stats_path).write_text(
+            json.dumps(
+                {
+                    "handlers": handlers,
+                    "tasks": tasks,
+                    "statements": statements,
+                    "spans": spans,
+                }
+            )
+        )
+
+    app.worker_main(
+        [
+            "worker",
+            "--pool=solo",
+            "--without-mingle",
+            "--without-gossip",
+            "--loglevel=WARNING",
+            f"--hostname=bench-pipeline-{os.getpid()}@%h",
+        ]
+    )
+
+
+class PipelineChanges:
+    """Ticket changes through the services, each committed on its own (as a request
+    would). The mix, by position: 4/10 priority changes, 3/10 customer messages, 2/10
+    agent replies (which also set the ticket pending: two events), 1/10 reassignments;
+    every 50th a customer tier change instead (the customer's open tickets are re-matched
+    and rescored), every 500th an SLA scan that finds 10 newly breached clocks among the
+    changed tickets (and any other clock due by then). One active ticket per change while
+    there are enough."""
+
+    def __init__(self, org, size: int):
+        self.actor = Agent.objects.filter(organization=org, role="agent").order_by("email").first()
+        self.agents = list(Agent.objects.filter(organization=org, is_active=True).order_by("email"))
+        self.pool = list(
+            Ticket.objects.filter(organization=org, status__in=["open", "in_progress"]).order_by(
+                "id"
+            )[:size]
+        )
+        if not self.pool:
+            raise SystemExit("event_pipeline: no active ticket to change.")
+        self.i = 0
+        self.kinds: dict[str, int] = defaultdict(int)
+
+    def one(self) -> float:
+        """Make the next change; returns the instant it was committed (and enqueued)."""
+        from tickets.models import Customer
+        from tickets.services import customer_update, ticket_assign, ticket_update
+
+        i, actor = self.i, self.actor
+        ticket = self.pool[i % len(self.pool)]
+        self.i += 1
+        if i % 500 == 499:
+            now = timezone.now()
+            due = list(
+                SLAClock.objects.filter(
+                    ticket__in=[t.pk for t in self.pool[:i]], is_open=True, status="active"
+                )
+                .order_by("id")
+                .values_list("id", flat=True)[:10]
+            )
+            SLAClock.objects.filter(id__in=due).update(
+                due_at=now - timedelta(seconds=1), at_risk_due_at=now - timedelta(seconds=2)
+            )
+            sla_scan(now=now)
+            kind = "sla_scan"
+        elif i % 50 == 24:
+            customer = Customer.objects.get(pk=ticket.customer_id)
+            tier = "premium" if customer.tier == "standard" else "standard"
+            customer_update(customer=customer, actor=actor, tier=tier)
+            kind = "customer_tier"
+        elif i % 10 < 4:
+            priority = "high" if ticket.priority != "high" else "normal"
+            ticket_update(ticket=ticket, actor=actor, priority=priority)
+            ticket.priority = priority
+            kind = "priority"
+        elif i % 10 < 7:
+            message_add(
+                ticket=ticket,
+                content=f"Any news on order #{i}? The tracking has not moved.",
+                from_agent=False,
+                actor=None,
+                actor_label="customer",
+            )
+            kind = "customer_message"
+        elif i % 10 < 9:
+            message_add(
+                ticket=ticket,
+                content="Thanks for waiting: the carrier confirmed a new delivery date.",
+                from_agent=True,
+                author_agent=actor,
+                actor=actor,
+            )
+            kind = "agent_reply"
+        else:
+            others = [a for a in self.agents if a.pk != ticket.assignee_id]
+            ticket.assignee = others[i % len(others)]
+            ticket_assign(ticket=ticket, assignee=ticket.assignee, actor=actor)
+            kind = "reassign"
+        self.kinds[kind] += 1
+        return time.time()
+
+
+def _pipeline_phase(producer: PipelineChanges, *, changes: int, rate: float | None, drain_timeout):
+    """Commit `changes` changes (at `rate` per second, or as fast as one thread can),
+    wait until the worker has handled every event they caused, and measure."""
+    from django.db.models import Max
+
+    from tickets.models import TicketEvent
+
+    marker = TicketEvent.objects.aggregate(m=Max("id"))["m"] or 0
+    kinds_before = dict(producer.kinds)
+    commits = []
+    started = time.time()
+    for n in range(changes):
+        if rate:
+            time.sleep(max(0.0, started + n / rate - time.time()))
+        before = time.time()
+        commits.append((before, producer.one()))
+    events = TicketEvent.objects.filter(id__gt=marker)
+    # Until every event is handled, or nothing moves for 30 s (a delivery waiting out a
+    # retry's backoff: the beat's re-dispatch, which does not run here, would pick it up).
+    deadline, stalled_at, left_before = time.monotonic() + drain_timeout, None, None
+    while True:
+        left = events.filter(handled_at__isnull=True).count()
+        if left == 0 or time.monotonic() > deadline:
+            break
+        if left != left_before:
+            left_before, stalled_at = left, time.monotonic()
+        elif time.monotonic() - stalled_at > 30:
+            break
+        time.sleep(0.2)
+    rows = list(events.values_list("kind", "created_at", "handled_at"))
+    lags = [(h - c).total_seconds() * 1000 for _, c, h in rows if h is not None]
+    if not lags:
+        return {"events": len(rows), "handled": 0}
+    first_commit = commits[0][1]
+    last_done = max(h for _, _, h in rows if h is not None).timestamp()
+    by_kind: dict[str, int] = defaultdict(int)
+    for kind, _, _ in rows:
+        by_kind[kind] += 1
+    return {
+        "changes": changes,
+        "rate": rate,
+        "change_mix": {k: v - kinds_before.get(k, 0) for k, v in producer.kinds.items()},
+        "events": len(rows),
+        "events_by_kind": dict(by_kind),
+        "handled": len(lags),
+        "marker": marker,
+        "first_commit_at": first_commit,
+        "last_done_at": last_done,
+        "commit_seconds": round(commits[-1][1] - first_commit, 2),
+        "change_ms_p50": round(pct([(b - a) * 1000 for a, b in commits], 50), 2),
+        "seconds": round(last_done - first_commit, 2),  # first commit to last done
+        "events_per_s": round(len(lags) / (last_done - first_commit), 1),
+        "lag_p50_ms": round(pct(lags, 50), 1),
+        "lag_p95_ms": round(pct(lags, 95), 1),
+        "lag_max_ms": round(max(lags), 1),
+    }
+
+
+def event_pipeline(
+    org, *, changes: int, steady_changes: int = 200, steady_rate: float = 5.0
+) -> dict | None:
+    """The pipeline end to end: ONE real Celery worker (solo pool, the embedded
+    filesystem broker, started first and left idle until the changes come) and, as
+    requests would make them, ticket changes committed one by one through the services.
+
+    Two phases: `steady` (`steady_changes` at `steady_rate` per second: the worker keeps
+    up, so the lag is the pipeline's own latency) then `burst` (`changes` as fast as one
+    thread commits them: events per second end to end, first commit to last
+    `handled_at`, is the worker's throughput, and the lag includes the queue). Also the
+    worker's SQL statements and time per event, per task and per handler, and a check
+    that every delivery ended `done`."""
+    from django.conf import settings
+    from django.db.models import Count, Q
+
+    from tickets.models import EventDelivery
+
+    if not settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        print("event_pipeline: skipped (it measures the embedded filesystem broker)")
+        return None
+    queue = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
+    work = Path(os.environ["VAR_DIR"])
+    stats_path, log_path = work / "pipeline-worker.json", work / "pipeline-worker.log"
+
+    # A quiet start: clocks overdue already are marked now, not by the run's scans; the
+    # earlier entries' broker messages are dropped (no worker ran for them; their events
+    # stay unhandled, as before, and are not part of this measurement).
+    sla_scan()
+    for message in queue.iterdir():
+        message.unlink()
+    producer = PipelineChanges(org, steady_changes + changes)
+
+    worker = subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve()), PIPELINE_WORKER, str(stats_path)],
+        cwd=ROOT,
+        stdout=log_path.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        ready_by = time.monotonic() + 60
+        while not Path(str(stats_path) + ".ready").exists():
+            if worker.poll() is not None or time.monotonic() > ready_by:
+                raise SystemExit(f"event_pipeline: no worker:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.1)
+        time.sleep(2)  # idle, as a worker waiting for work is
+        steady = _pipeline_phase(
+            producer, changes=steady_changes, rate=steady_rate, drain_timeout=120
+        )
+        print(f"event_pipeline steady: {steady}", flush=True)
+        burst = _pipeline_phase(
+            producer, changes=changes, rate=None, drain_timeout=120 + changes * 0.2
+        )
+        print(f"event_pipeline burst: {burst}", flush=True)
+    finally:
+        worker.send_signal(signal.SIGTERM)  # warm shutdown: finishes the task at hand
+        try:
+            worker.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+    if not stats_path.exists() or not burst.get("handled"):
+        raise SystemExit(f"event_pipeline: no result:\n{log_path.read_text()[-3000:]}")
+    stats = json.loads(stats_path.read_text())
+
+    # The worker's side, over both phases (the same mix of changes).
+    first = steady["marker"]
+    n = steady["events"] + burst["events"]
+    deliveries: dict[tuple, dict] = {
+        (d["handler"], d["status"]): d
+        for d in EventDelivery.objects.filter(event_id__gt=first)
+        .values("handler", "status")
+        .annotate(n=Count("id"), retried=Count("id", filter=Q(attempts__gt=1)))
+    }
+    not_done = [
+        {"handler": d["handler"], "event_id": d["event_id"], "error": d["last_error"][:300]}
+        for d in EventDelivery.objects.filter(event_id__gt=first)
+        .exclude(status="done")
+        .values("handler", "event_id", "last_error")[:20]
+    ]
+    dispatch = [t for name, t in stats["tasks"].items() if "event_dispatch" in name]
+    busy = sum(t["seconds"] for t in dispatch)
+    queries = sum(t["queries"] for t in dispatch)
+    handlers = {}
+    for name, h in sorted(stats["handlers"].items(), key=lambda kv: -kv[1]["seconds"]):
+        mine = [(st, d) for (hn, st), d in deliveries.items() if hn == name]
+        handlers[name] = {
+            "deliveries": h["calls"],
+            "ms_per_delivery": round(h["seconds"] * 1000 / max(h["calls"], 1), 2),
+            "queries_per_delivery": round(h["queries"] / max(h["calls"], 1), 1),
+            "ms_per_event": round(h["seconds"] * 1000 / n, 2),
+            "queries_per_event": round(h["queries"] / n, 2),
+            "share_of_worker_time": round(h["seconds"] / busy, 3),
+            "done": sum(d["n"] for st, d in mine if st == "done"),
+            "not_done": sum(d["n"] for st, d in mine if st != "done"),
+            "retried": sum(d["retried"] for _, d in mine),
+        }
+    handler_seconds = sum(h["seconds"] for h in stats["handlers"].values())
+    handler_queries = sum(h["queries"] for h in stats["handlers"].values())
+    for phase in (steady, burst):  # the worker's busy share of the phase's wall time
+        window = phase["first_commit_at"], phase["last_done_at"]
+        busy_in = sum(sec for at, sec in stats["spans"] if window[0] <= at <= window[1])
+        phase["worker_busy_share"] = round(busy_in / phase["seconds"], 3)
+        # Under a backlog the rest is the broker (the filesystem transport lists and sorts
+        # its folder for every message), acks and Celery's own work.
+        phase["outside_tasks_ms_per_event"] = round(
+            (phase["seconds"] - busy_in) * 1000 / phase["events"], 2
+        )
+    row = {
+        "name": "event_pipeline",
+        # The table's columns: the burst's lag (commit to done) and events per second end
+        # to end; the worker's statements per event.
+        "p50_ms": burst["lag_p50_ms"],
+        "p95_ms": burst["lag_p95_ms"],
+        "rps": burst["events_per_s"],
+        "queries": round(queries / n, 1),
+        "floor_ms": None,
+        "steady": steady,
+        "burst": burst,
+        "worker": {
+            "process": "celery worker --pool=solo (one process), filesystem broker",
+            "events": n,
+            "busy_s": round(busy, 2),
+            "ms_per_event": round(busy * 1000 / n, 2),
+            "capacity_events_per_s": round(n / busy, 1),
+            "queries_per_event": round(queries / n, 2),
+            "statements": dict(sorted(stats["statements"].items(), key=lambda kv: -kv[1])),
+            "dispatcher_ms_per_event": round((busy - handler_seconds) * 1000 / n, 2),
+            "dispatcher_queries_per_event": round((queries - handler_queries) / n, 2),
+            "tasks": stats["tasks"],
+        },
+        "handlers": handlers,
+        "not_done": not_done,
+    }
+    w = row["worker"]
+    print(
+        f"event_pipeline               {row['rps']:.1f} events/s end to end ({burst['events']:,} "
+        f"events from {changes:,} changes in {burst['seconds']:.1f} s), lag p50 "
+        f"{row['p50_ms']:.0f} ms p95 {row['p95_ms']:.0f} ms; steady {steady_rate:g} changes/s: "
+        f"lag p50 {steady['lag_p50_ms']:.0f} ms p95 {steady['lag_p95_ms']:.0f} ms; worker "
+        f"{w['ms_per_event']:.1f} ms and {w['queries_per_event']:.1f} queries per event "
+        f"(dispatcher {w['dispatcher_ms_per_event']:.1f} ms, "
+        f"{w['dispatcher_queries_per_event']:.1f} q)",
+        flush=True,
+    )
+    for name, h in handlers.items():
+        print(f"  {name:<26} {h}", flush=True)
+    if not_done:
+        print(f"  NOT DONE: {not_done}", flush=True)
+    return row
+
+
+def main():
+    if len(sys.argv) == 3 and sys.argv[1] == PIPELINE_WORKER:
+        return pipeline_worker(sys.argv[2])
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--gunicorn-seconds", type=int, default=10)
+    parser.add_argument("--gunicorn-workers", type=int, default=3)
+    parser.add_argument(
+        "--pipeline-changes", type=int, help="event_pipeline changes (10,000; 2,000 quick)"
+    )
+    parser.add_argument(
+        "--only", choices=["event_pipeline"], help="measure this entry alone (latest.json too)"
+    )
+    args = parser.parse_args()
+    if connection.vendor != "postgresql":
+        raise SystemExit("bench/run.py measures PostgreSQL: set DATABASE_URL.")
+    org = Organization.objects.filter(slug__startswith="bench-").order_by("slug").first()
+    if org is None:
+        raise SystemExit("No benchmark data: run `manage.py seed_bench` first (make bench).")
+    tickets = Ticket.objects.count()
+    messages = Message.objects.count()
+    print(f"dataset: {tickets:,} tickets, {messages:,} messages", flush=True)
+    _, key = api_key_create(
+        organization=org, name=f"bench {time.time():.0f}", role="manager", actor=None
+    )
+    bench = Bench(repeat=15 if args.quick else 40)
+    if args.only is None:
+        hot_paths(bench, args, org=org, key=key, tickets=tickets)
+    # Last: it adds messages and events, which the entries above must not see.
+    changes = args.pipeline_changes or (2_000 if args.quick else 10_000)
+    pipeline = event_pipeline(org, changes=changes, steady_changes=100 if args.quick else 200)
+    if pipeline is not None:
+        bench.results.append(pipeline)
 
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(

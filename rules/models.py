@@ -86,9 +86,6 @@ class ScoringConfig(models.Model):
     intelligence_cap = models.FloatField(
         default=3.0, help_text="Most points customer intelligence can add to one ticket."
     )
-    sla_points_max = models.FloatField(
-        default=1.0, help_text="Points of an on-track SLA clock as it nears its at-risk point."
-    )
     sla_at_risk_points = models.FloatField(default=3.75, help_text="Points of an at-risk SLA.")
     sla_breached_points = models.FloatField(default=4.0, help_text="Points of a breached SLA.")
     rules_cap = models.FloatField(

@@ -4,22 +4,23 @@
 score = priority + channel + waiting time (capped) + customer tier
       + customer intelligence (LTV and churn risk when known, capped)
       + matching prioritization rules (their boosts, together capped)
-      + SLA (a little as an on-track clock runs; a step once at risk; more once breached)
+      + SLA (a step once at risk, more once breached)
 
 Calibration (the defaults; weights are per organization, ScoringConfig). A "calm" ticket
-— low priority, no rule, no SLA pressure, not a VIP — can reach at most
-1 (channel) + 1.5 (age) + 1 (on-track SLA) = 3.5 points. Every urgent ticket (5.5),
-at-risk ticket (3.75), breached ticket (4) and VIP customer's ticket (3.75) starts above
-that, so each ranks above every calm low-priority one. 10 ("high" in the frontend) takes
-several strong signals together, e.g. urgent and breached, or breached, high priority
-and a rule; on the demo data about a sixth of open tickets reach it. Rules together add
-at most 2 points, so stacked keyword rules cannot outrank priority and SLA.
+— low priority, no rule, no SLA pressure, not a VIP — can reach at most 1 (channel) +
+1.5 (age) = 2.5 points. Every urgent ticket (5.5), at-risk ticket (3.75), breached
+ticket (4) and VIP customer's ticket (3.75) starts above that, so each ranks above every
+calm low-priority one. 10 ("high" in the frontend) takes several strong signals
+together, e.g. urgent and breached, or breached, high priority and a rule; on the demo
+data under a fifth of open tickets reach it. Rules together add at most 2 points, so
+stacked keyword rules cannot outrank priority and SLA.
 
 Every component is listed in the breakdown with its points and why (rule components
 name the rule). The age term grows with the square root of the whole hours waited
-(0.35 × √h: capped at 1.5 after about 18 hours): an old ticket never sinks below a newer one of the
-same kind, and the periodic refresh rewrites a ticket at most when an hour turns or its
-SLA moves a 5% step. Resolved and closed tickets score 0: they are in nobody's queue.
+(0.35 × √h, capped at 1.5 after about 18 hours): an old ticket never sinks below a newer
+one of the same kind, and the periodic refresh rewrites a ticket only when an hour of
+waiting turns or its SLA changes state. Resolved and closed tickets score 0: they are in
+nobody's queue.
 
 Pure functions: no database access here (rules.services loads the inputs).
 """
@@ -35,7 +36,6 @@ from tickets.models import SlaStatus
 DEFAULT_PRIORITY_POINTS = {"low": 0.0, "normal": 1.0, "high": 3.0, "urgent": 5.5}
 DEFAULT_CHANNEL_POINTS = {"phone": 1.0, "chat": 1.0, "sms": 0.5, "email": 0.0, "form": 0.0}
 DEFAULT_TIER_POINTS = {"standard": 0.0, "premium": 0.75, "vip": 3.75}
-SLA_STEP = 0.05  # on-track urgency counts in 5% steps
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,6 @@ class Weights:
     ltv_points_per_1000: float = 0.5
     churn_points_max: float = 2.0
     intelligence_cap: float = 3.0
-    sla_points_max: float = 1.0  # an on-track clock, as it nears its at-risk point
     sla_at_risk_points: float = 3.75
     sla_breached_points: float = 4.0
     rules_cap: float = 2.0  # all matching rules together
@@ -78,10 +77,10 @@ class ScoreInput:
     # Customer intelligence (Quimbi); None while unknown.
     lifetime_value: float | None = None
     churn_risk: float | None = None
-    # 0..1 urgency of the nearest SLA deadline; None while no clock runs.
-    sla_urgency: float | None = None
-    # The ticket's SLA summary: "", "active", "at_risk", "breached", "paused".
+    # The ticket's SLA summary as the SLA engine keeps it on the ticket: its status
+    # ("", active, at_risk, breached, paused) and next deadline.
     sla_status: str = ""
+    sla_due_at: datetime | None = None
 
 
 def _keyword_hit(rule: RuleSpec, text: str) -> str | None:
@@ -139,20 +138,17 @@ def _intelligence_components(ticket: ScoreInput, weights: Weights) -> list[dict]
     return [{"name": "intelligence", "points": round(capped, 2), "reason": reason}]
 
 
-def _sla_component(ticket: ScoreInput, weights: Weights) -> dict:
-    urgency = ticket.sla_urgency
-    if ticket.sla_status == SlaStatus.BREACHED or (urgency is not None and urgency >= 1):
+def _sla_component(ticket: ScoreInput, weights: Weights, now: datetime) -> dict:
+    """From the ticket's own SLA summary: no clock to load, whatever the number of
+    tickets scored. A deadline passed before the scan marked it counts as breached."""
+    status, due = ticket.sla_status, ticket.sla_due_at
+    running = status in (SlaStatus.ACTIVE, SlaStatus.AT_RISK)
+    if status == SlaStatus.BREACHED or (running and due is not None and due <= now):
         return {"points": weights.sla_breached_points, "reason": "SLA breached or due now"}
-    if ticket.sla_status == SlaStatus.AT_RISK:
+    if status == SlaStatus.AT_RISK:
         return {"points": weights.sla_at_risk_points, "reason": "SLA at risk"}
-    if urgency is None:
-        reason = "SLA paused" if ticket.sla_status == SlaStatus.PAUSED else "no SLA clock"
-        return {"points": 0.0, "reason": reason}
-    step = math.floor(urgency / SLA_STEP) * SLA_STEP
-    return {
-        "points": round(weights.sla_points_max * step, 2),
-        "reason": f"{step:.0%} of the nearest SLA target used",
-    }
+    reasons = {SlaStatus.ACTIVE: "SLA on track", SlaStatus.PAUSED: "SLA paused"}
+    return {"points": 0.0, "reason": reasons.get(status, "no SLA clock")}
 
 
 def score_compute(
@@ -215,6 +211,6 @@ def score_compute(
                     "rule_type": rule.type,
                 }
             )
-    components.append({"name": "sla", **_sla_component(ticket, weights)})
+    components.append({"name": "sla", **_sla_component(ticket, weights, now)})
     total = round(max(sum(c["points"] for c in components), 0.0), 2)
     return total, {"total": total, "components": components, "computed_at": now.isoformat()}

@@ -18,7 +18,6 @@ from agents.exceptions import Conflict, DomainError, NotFound
 from agents.models import Agent, Organization
 from rules.models import Rule, ScoringConfig
 from rules.scoring import DEFAULT_WEIGHTS, RuleSpec, ScoreInput, Weights, score_compute
-from sla.selectors import sla_urgency, sla_urgency_for_tickets
 from tickets import lifecycle
 from tickets.models import Ticket
 
@@ -33,6 +32,7 @@ SCORE_FIELDS = (
     "created_at",
     "search_text",
     "sla_status",
+    "sla_due_at",
     "customer__tier",
     # Customer intelligence kept from Quimbi (LEFT JOIN; None while unknown).
     "customer__intelligence__lifetime_value",
@@ -55,7 +55,6 @@ def weights_for(config: ScoringConfig | None) -> Weights:
         ltv_points_per_1000=config.ltv_points_per_1000,
         churn_points_max=config.churn_points_max,
         intelligence_cap=config.intelligence_cap,
-        sla_points_max=config.sla_points_max,
         sla_at_risk_points=config.sla_at_risk_points,
         sla_breached_points=config.sla_breached_points,
         rules_cap=config.rules_cap,
@@ -82,7 +81,6 @@ CONFIG_FIELDS = (
     "ltv_points_per_1000",
     "churn_points_max",
     "intelligence_cap",
-    "sla_points_max",
     "sla_at_risk_points",
     "sla_breached_points",
     "rules_cap",
@@ -115,7 +113,7 @@ def scoring_context(*, organization_id, rule_ids: Iterable | None = None):
     return weights_for(config), rules
 
 
-def score_input(row: dict, *, sla_urgency: float | None = None) -> ScoreInput:
+def score_input(row: dict) -> ScoreInput:
     """From a Ticket.values(*SCORE_FIELDS) row (or an equivalent dict)."""
     return ScoreInput(
         status=row["status"],
@@ -126,8 +124,8 @@ def score_input(row: dict, *, sla_urgency: float | None = None) -> ScoreInput:
         search_text=row.get("search_text") or "",
         lifetime_value=row.get("customer__intelligence__lifetime_value"),
         churn_risk=row.get("customer__intelligence__churn_score"),
-        sla_urgency=sla_urgency,
         sla_status=row.get("sla_status") or "",
+        sla_due_at=row.get("sla_due_at"),
     )
 
 
@@ -140,7 +138,7 @@ def _intelligence_of(ticket: Ticket):
     return customer._state.fields_cache["intelligence"]
 
 
-def score_input_from_ticket(ticket: Ticket, *, sla_urgency: float | None = None) -> ScoreInput:
+def score_input_from_ticket(ticket: Ticket) -> ScoreInput:
     intel = _intelligence_of(ticket)
     return ScoreInput(
         status=ticket.status,
@@ -151,8 +149,8 @@ def score_input_from_ticket(ticket: Ticket, *, sla_urgency: float | None = None)
         search_text=ticket.search_text,
         lifetime_value=intel.lifetime_value if intel else None,
         churn_risk=intel.churn_score if intel else None,
-        sla_urgency=sla_urgency,
         sla_status=ticket.sla_status,
+        sla_due_at=ticket.sla_due_at,
     )
 
 
@@ -160,13 +158,13 @@ def score_input_from_ticket(ticket: Ticket, *, sla_urgency: float | None = None)
 
 
 def scores_compute_for(rows: list[dict], *, now, contexts: dict | None = None) -> list[tuple]:
-    """`(id, score, breakdown)` for ticket rows read with `values(*SCORE_FIELDS)`: loads
-    what the rows do not carry (SLA urgency; each organization's weights and rules) in a
-    bounded number of queries — one for the clocks, one per organization — whatever the
-    number of rows. The event handler, the periodic refresh, rule and customer changes
-    and prioritize all score through here, so no path forgets a component."""
+    """`(id, score, breakdown)` for ticket rows read with `values(*SCORE_FIELDS)` (which
+    carry the ticket's SLA summary and its customer's kept intelligence): each
+    organization's weights and rules are loaded once, so the cost is one query per
+    organization whatever the number of rows. The event handler, the periodic refresh,
+    rule and customer changes and prioritize all score through here, so no path forgets
+    a component."""
     contexts = {} if contexts is None else contexts
-    urgency = sla_urgency([row["id"] for row in rows], now) if rows else {}
     scored = []
     for row in rows:
         org = row["organization_id"]
@@ -174,7 +172,7 @@ def scores_compute_for(rows: list[dict], *, now, contexts: dict | None = None) -
             contexts[org] = scoring_context(organization_id=org)
         weights, rules = contexts[org]
         score, breakdown = score_compute(
-            score_input(row, sla_urgency=urgency.get(row["id"])),
+            score_input(row),
             now=now,
             weights=weights,
             rules=rules,
@@ -259,10 +257,9 @@ def tickets_rescore_live(tickets: list[Ticket], organization_id) -> None:
     """Recompute the given tickets' scores in place (not saved): the list's apply_rules."""
     weights, rules = scoring_context(organization_id=organization_id)
     now = timezone.now()
-    urgency = sla_urgency_for_tickets(tickets, now)
     for ticket in tickets:
         ticket.smart_score, ticket.score_breakdown = score_compute(
-            score_input_from_ticket(ticket, sla_urgency=urgency.get(ticket.pk)),
+            score_input_from_ticket(ticket),
             now=now,
             weights=weights,
             rules=rules,

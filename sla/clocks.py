@@ -63,15 +63,17 @@ def _schedule(clock: SLAClock, cal: Calendar, policy: SLAPolicy, at: datetime) -
         clock.at_risk_due_at = None
 
 
-def _breach_if_overdue(clock: SLAClock, at: datetime) -> None:
+def _breach_if_overdue(clock: SLAClock, at: datetime) -> bool:
     """A clock stopped after its deadline was breached at the deadline, even if the scan
-    had not run yet."""
+    had not run yet. True if it was marked breached now (the caller saves it)."""
     if clock.status == ACTIVE and clock.due_at is not None and at > clock.due_at:
         clock.status = BREACHED
         clock.breached_at = clock.due_at
         if clock.at_risk_at is None:
             clock.at_risk_at = clock.at_risk_due_at or clock.due_at
         _event(clock, "breached", clock.due_at, due_at=clock.due_at.isoformat())
+        return True
+    return False
 
 
 def clock_start(
@@ -97,7 +99,8 @@ def clock_start(
 
 
 def clock_pause(clock: SLAClock, cal: Calendar, at: datetime) -> None:
-    _breach_if_overdue(clock, at)
+    if _breach_if_overdue(clock, at):
+        clock.save()  # breached, not paused: a breach is not undone by waiting
     if clock.status != ACTIVE:
         return
     clock.consumed_seconds = consumed_at(clock, cal, at)

@@ -120,7 +120,7 @@ def test_the_ordering_holds_by_construction_whatever_the_data():
     """The calm maximum (channel, capped age, on-track SLA) stays under each pressing
     signal's own points, so the demo's ordering is no accident."""
     w = DEFAULT_WEIGHTS
-    calm_max = max(w.channel_points.values()) + w.age_points_max + w.sla_points_max
+    calm_max = max(w.channel_points.values()) + w.age_points_max
     assert w.priority_points["low"] == 0
     for pressing in (
         w.priority_points["urgent"],

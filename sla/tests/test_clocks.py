@@ -229,3 +229,24 @@ def test_reply_after_the_deadline_is_a_breach_even_before_the_scan(
         ny(2026, 11, 23, 10, 0),
         ny(2026, 11, 23, 10, 30),
     )
+
+
+def test_going_pending_after_a_missed_deadline_is_a_breach_that_sticks(
+    standard_policy, make_ticket, agent, at
+):
+    """The resolution clock was overdue (no scan yet) when the ticket went pending: it is
+    breached, not paused, and later events do not trip over that breach (they used to
+    fail on every delivery: the breach event was written, the clock not saved)."""
+    with at(2026, 11, 23, 9, 0):
+        ticket = make_ticket()
+        dispatch_all()
+    with at(2026, 11, 24, 10, 0):  # resolution was due Monday 17:00
+        message_add(ticket=ticket, content="Which size?", from_agent=True, actor=agent)
+        dispatch_all()
+    resolution = clock(ticket, "resolution")
+    assert resolution.status == "breached"
+    assert resolution.breached_at == ny(2026, 11, 23, 17, 0)
+    with at(2026, 11, 24, 11, 0):
+        message_add(ticket=ticket, content="Medium", from_agent=False, actor=None)
+        dispatch_all()  # fails the test if a delivery failed
+    assert clock(ticket, "resolution").status == "breached"
