@@ -17,6 +17,7 @@ from intelligence import fallback_draft as fallback
 from intelligence.client import QuimbiError, client_for
 from intelligence.models import CustomerIntelligence, TicketDraft, TicketRecommendation
 from intelligence.profile import customer_profile
+from intelligence.selectors import intelligence_get_for_customer
 from tickets.models import Message, Ticket
 
 logger = logging.getLogger("intelligence.ai")
@@ -31,11 +32,6 @@ def _conversation(ticket: Ticket) -> list[dict]:
         .order_by("created_at")
         .values("from_agent", "content")[:50]
     )
-
-
-def _profile(ticket: Ticket) -> dict:
-    row = CustomerIntelligence.objects.filter(customer_id=ticket.customer_id).first()
-    return customer_profile(ticket.customer, row)
 
 
 def fallback_draft(
@@ -81,7 +77,9 @@ def draft_get(
     try:
         answer = client_for(ticket.organization_id, **REQUEST_CLIENT).generate_message(
             customer_id=ticket.customer.external_id,
-            profile=_profile(ticket),
+            profile=customer_profile(
+                ticket.customer, intelligence_get_for_customer(customer=ticket.customer)
+            ),
             conversation=_conversation(ticket),
             channel=ticket.channel,
             tone=tone,
@@ -202,10 +200,11 @@ def recommendation_get(*, ticket: Ticket, regenerate: bool = False) -> TicketRec
         and (latest.conversation_version == ticket.message_count)
     ):
         return latest
+    row = intelligence_get_for_customer(customer=ticket.customer)
     try:
         answer = client_for(ticket.organization_id, **REQUEST_CLIENT).generate_actions(
             customer_id=ticket.customer.external_id,
-            profile=_profile(ticket),
+            profile=customer_profile(ticket.customer, row),
             ticket={
                 "subject": ticket.subject,
                 "priority": ticket.priority,
@@ -221,9 +220,7 @@ def recommendation_get(*, ticket: Ticket, regenerate: bool = False) -> TicketRec
         if latest is not None:
             return latest
         raise QuimbiError("Recommendations failed; try again later.") from exc
-    data = _normalise_actions(
-        answer, CustomerIntelligence.objects.filter(customer_id=ticket.customer_id).first()
-    )
+    data = _normalise_actions(answer, row)
     if latest is not None:  # keep what the agent already did
         done = {a["action"] for a in latest.data.get("actions", []) if a.get("completed")}
         for action in data["actions"]:
@@ -249,10 +246,10 @@ def recommendation_data(recommendation: TicketRecommendation) -> dict:
     if not all(
         isinstance(impact.get(k), int | float) for k in ("retention_probability", "revenue_at_risk")
     ):
-        row = CustomerIntelligence.objects.filter(
-            customer_id=recommendation.ticket.customer_id
-        ).first()
-        data["estimated_impact"] = estimated_impact(impact, row)
+        customer = recommendation.ticket.customer
+        data["estimated_impact"] = estimated_impact(
+            impact, intelligence_get_for_customer(customer=customer)
+        )
     return data
 
 

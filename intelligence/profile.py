@@ -1,10 +1,10 @@
 """The frontend's CustomerProfile (CONTRACTS.md section 2) from the kept intelligence,
 or neutral values marked `intelligence_status: unavailable` when there is none."""
 
-from django.db.models import Count, Q
 from django.utils import timezone
 
 from intelligence.models import CustomerIntelligence
+from intelligence.selectors import archetype_population
 from intelligence.services import intelligence_status
 from tickets.models import Customer
 
@@ -34,7 +34,9 @@ def customer_profile(customer: Customer, row: CustomerIntelligence | None) -> di
         dominant = row.dominant_segments if isinstance(row.dominant_segments, dict) else segments
         archetype = None
         if row.archetype and row.archetype.get("id"):
-            members, share = archetype_population(row)
+            members, share = archetype_population(
+                organization_id=row.organization_id, archetype_id=row.archetype["id"]
+            )
             archetype = {
                 "id": row.archetype["id"],
                 "archetype_id": row.archetype["id"],  # the frontend reads both
@@ -78,16 +80,6 @@ def customer_profile(customer: Customer, row: CustomerIntelligence | None) -> di
         else None,
         "last_purchase": None,
     }
-
-
-def archetype_population(row: CustomerIntelligence) -> tuple[int, float]:
-    """How many of the organization's known customers share this archetype, and their
-    share of all known customers (one aggregate query)."""
-    counts = CustomerIntelligence.objects.filter(organization_id=row.organization_id).aggregate(
-        total=Count("pk"), same=Count("pk", filter=Q(archetype__id=row.archetype["id"]))
-    )
-    total = counts["total"] or 0
-    return counts["same"] or 0, round((counts["same"] or 0) / total, 4) if total else 0.0
 
 
 def _factor(factors: list, *names: str) -> dict | None:

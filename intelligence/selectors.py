@@ -2,7 +2,8 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Avg, Count
+from django.core.cache import cache
+from django.db.models import Avg, Count, Q
 
 from intelligence.models import CustomerIntelligence, TicketRecommendation
 from tickets.models import Customer, Ticket
@@ -10,6 +11,24 @@ from tickets.models import Customer, Ticket
 CHURN_LEVELS = ("low", "medium", "high", "critical")
 AT_RISK_FROM = 0.6  # churn score from which a customer is listed as at risk
 AT_RISK_LISTED = 20
+POPULATION_TTL = 60 * 60  # archetype sizes move slowly: counted at most hourly
+
+
+def archetype_population(*, organization_id, archetype_id: str) -> tuple[int, float]:
+    """How many of the organization's known customers share this archetype, and their
+    share of all known customers. A count over the organization's kept intelligence, so
+    it is cached: the ticket detail shows it and must not scan on every view."""
+    key = f"intelligence:archetype-population:{organization_id}:{archetype_id}"
+    cached = cache.get(key)
+    if cached is not None:
+        return tuple(cached)
+    counts = CustomerIntelligence.objects.filter(organization_id=organization_id).aggregate(
+        total=Count("pk"), same=Count("pk", filter=Q(archetype__id=archetype_id))
+    )
+    total, same = counts["total"] or 0, counts["same"] or 0
+    population = (same, round(same / total, 4) if total else 0.0)
+    cache.set(key, population, POPULATION_TTL)
+    return population
 
 
 def intelligence_get_for_customer(*, customer: Customer) -> CustomerIntelligence | None:

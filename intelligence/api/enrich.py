@@ -5,17 +5,17 @@ filled with zeros the agent would read as facts; a stale one carries its last kn
 values marked `intelligence_status: stale`."""
 
 from intelligence.ai import recommendation_data
-from intelligence.models import CustomerIntelligence, TicketRecommendation
 from intelligence.profile import customer_profile
+from intelligence.selectors import intelligence_get_for_customer, recommendation_get_for_ticket
 from intelligence.services import intelligence_refresh_enqueue
 
 
 def intelligence_detail_enrich(ticket, data) -> None:
-    row = CustomerIntelligence.objects.filter(customer_id=ticket.customer_id).first()
+    row = intelligence_get_for_customer(customer=ticket.customer)
     if row is not None:
         data["customer_profile"] = customer_profile(ticket.customer, row)
     if row is None or data["customer_profile"]["intelligence_status"] != "fresh":
         intelligence_refresh_enqueue(customer=ticket.customer)
-    recommendation = TicketRecommendation.objects.filter(ticket=ticket).first()
+    recommendation = recommendation_get_for_ticket(ticket=ticket)
     if recommendation is not None:
         data["ai_recommendation"] = recommendation_data(recommendation)
