@@ -33,6 +33,7 @@ ERRORS = {
     "404": "Unknown id, or one of another organization.",
     "405": "Method not allowed.",
     "409": "Conflicts with the current state.",
+    "414": "The request line is too long for the web server (over 4 KB behind gunicorn).",
     "415": "Unsupported media type.",
     "429": "Too many requests.",
     "503": "A service this needs (the database) is unavailable; try again.",
