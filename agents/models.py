@@ -57,6 +57,11 @@ class Skill(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="skills")
     name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    # What requires the skill: a ticket carrying any of these tags, or arriving on any of
+    # these channels, is routed only to agents holding it (e.g. "Spanish" <- tag "es").
+    tags = models.JSONField(default=list, blank=True)
+    channels = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["name"]

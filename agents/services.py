@@ -12,6 +12,7 @@ from agents import roles
 from agents.exceptions import Conflict, DomainError
 from agents.keys import key_display_prefix, key_generate, key_hash
 from agents.models import Agent, AgentToken, ApiKey, Organization
+from agents.signals import agent_availability_changed
 
 
 def agent_role_sync(*, agent: Agent) -> None:
@@ -153,9 +154,13 @@ def agent_availability_set(*, agent: Agent, availability: str, actor: Agent | No
             field="availability",
         )
     agent = Agent.objects.select_for_update().get(pk=agent.pk)
-    if agent.availability != availability:
+    previous = agent.availability
+    if previous != availability:
         agent.availability = availability
         agent._history_user = actor
         agent._change_reason = "availability"
         agent.save(update_fields=["availability"])
+        agent_availability_changed.send(
+            sender=Agent, agent=agent, previous=previous, current=availability, actor=actor
+        )
     return agent

@@ -154,6 +154,9 @@ def server_error(request):
 
 v1_patterns = [
     path("", include("agents.api.urls")),
+    path("", include("analytics.api.urls")),
+    path("", include("routing.api.team_urls")),
+    path("", include("routing.api.urls")),
     path("", include("rules.api.urls")),
     path("", include("sla.api.urls")),
     path("", include("intelligence.api.urls")),

@@ -49,8 +49,10 @@ INSTALLED_APPS = [
     "tickets",
     "sla",
     "intelligence",
+    "routing",
     "rules",
     "integrations",
+    "analytics",
     "quimbi_support",  # composition root: management commands spanning every app
 ]
 
@@ -311,6 +313,10 @@ CELERY_BEAT_SCHEDULE = {
     "rules.smart_score_refresh": {
         "task": "rules.smart_score_refresh",
         "schedule": env.float("SCORE_REFRESH_SECONDS", default=60.0),
+    },
+    "routing.queues_drain": {
+        "task": "routing.queues_drain",
+        "schedule": env.float("ROUTING_QUEUE_SECONDS", default=60.0),
     },
 }
 

@@ -53,8 +53,20 @@ TICKET_ASSIGNED = _kind(
     "ticket.assigned",
     TICKET,
     1,
-    {"from", "to", "from_name", "to_name", "from_team", "to_team", "reason"},
-    "Assignee or team changed.",
+    {
+        "from",
+        "to",
+        "from_name",
+        "to_name",
+        "from_team",
+        "to_team",
+        "reason",
+        "kind",
+        "explanation",
+        "capacity_overridden",
+    },
+    "Assignee or team changed; `kind` says how (manual, auto, transfer, escalation, "
+    "rebalance) and `explanation` why this agent, when routing chose.",
 )
 TICKET_ESCALATED = _kind(
     "ticket.escalated",
@@ -85,6 +97,13 @@ SLA_BREACHED = _kind(
     {"clock_id", "at", "metric", "policy_id", "due_at"},
     "An SLA target passed its deadline.",
 )
+TICKET_RATED = _kind(
+    "ticket.rated",
+    TICKET,
+    1,
+    {"rating", "previous_rating", "comment"},
+    "The customer rated the support (CSAT 1-5); a later rating replaces it.",
+)
 CUSTOMER_UPDATED = _kind(
     "customer.updated",
     CUSTOMER,
@@ -105,6 +124,7 @@ KINDS: dict[str, EventKind] = {
         NOTE_CREATED,
         SLA_AT_RISK,
         SLA_BREACHED,
+        TICKET_RATED,
         CUSTOMER_UPDATED,
     )
 }

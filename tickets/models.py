@@ -342,15 +342,63 @@ class Assignment(models.Model):
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
+    class Kind(models.TextChoices):
+        MANUAL = "manual"
+        AUTO = "auto"
+        TRANSFER = "transfer"
+        ESCALATION = "escalation"
+        REBALANCE = "rebalance"
+
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.MANUAL)
     reason = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # Routing's "why this agent": strategy, candidates considered, why each was skipped.
+    explanation = models.JSONField(default=dict, blank=True)
+    capacity_overridden = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["ticket", "-created_at"], name="assignment_ticket_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["manual", "auto", "transfer", "escalation", "rebalance"]),
+                name="assignment_kind_valid",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["ticket", "-created_at"], name="assignment_ticket_idx"),
+            # Performance reports: assignments to an agent over a period.
+            models.Index(fields=["to_agent", "created_at"], name="assignment_agent_time_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.from_agent_id or '-'} -> {self.to_agent_id or '-'} ({self.reason})"
+
+
+class Satisfaction(models.Model):
+    """The customer's rating of a resolved or closed ticket (CSAT, 1-5): one per ticket,
+    a later rating replaces it (the history keeps every version)."""
+
+    id = models.BigAutoField(primary_key=True)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, related_name="satisfaction")
+    rating = models.PositiveSmallIntegerField()
+    comment = models.TextField(blank=True, max_length=5000)
+    rated_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords(get_user=history_user)
+
+    class Meta:
+        ordering = ["-rated_at"]
+        verbose_name = "satisfaction rating"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rating__gte=1, rating__lte=5), name="satisfaction_rating_1_to_5"
+            )
+        ]
+        indexes = [models.Index(fields=["organization", "rated_at"], name="csat_org_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.rating}/5 on {self.ticket_id}"
 
 
 class TicketEvent(models.Model):

@@ -38,7 +38,16 @@ from simple_history.models import HistoricalChanges
 
 MARK = "ALPHA-7f3e"  # in every text of organization A's rows
 OTHER_MARK = "Bravo-2c1d"  # organization B's texts (must not contain MARK)
-APPS = ["agents", "tickets", "sla", "rules", "intelligence", "integrations"]
+APPS = [
+    "agents",
+    "tickets",
+    "sla",
+    "rules",
+    "intelligence",
+    "routing",
+    "analytics",
+    "integrations",
+]
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 PRINCIPALS = ["b_admin", "b_manager", "b_agent", "b_key_agent", "b_key_manager", "anonymous"]
 
@@ -345,11 +354,12 @@ def world_build() -> World:
         TicketDraft,
         TicketRecommendation,
     )
+    from routing.models import TeamRouting
     from rules.models import ScoringConfig
     from rules.services import rule_create
     from sla.models import SLAClock, SLAEvent, SLANotification
     from sla.policies import calendar_save, policy_save
-    from tickets.models import Assignment, Message, Tag
+    from tickets.models import Assignment, Message, Satisfaction, Tag
     from tickets.services import (
         customer_get_or_create,
         message_add,
@@ -495,6 +505,17 @@ def world_build() -> World:
         },
         conversation_version=ticket.message_count,
     )
+    routing = TeamRouting.objects.create(
+        team=team,
+        organization=org_a,
+        strategy="least_loaded",
+        calendar=calendar,
+        on_agent_away="redistribute",
+        is_default=True,
+    )
+    satisfaction = Satisfaction.objects.create(
+        organization=org_a, ticket=ticket, rating=4, comment=f"{MARK} thanks"
+    )
     # No base_url: Quimbi stays unconfigured, so no request ever leaves the process.
     account = QuimbiAccount.objects.create(organization=org_a, api_key=f"{mark}-quimbi-key")
     world.secrets.append(account.api_key)
@@ -528,6 +549,8 @@ def world_build() -> World:
         draft,
         recommendation,
         account,
+        routing,
+        satisfaction,
     ):
         world.primary[type(obj)] = obj
     for model in tenant_models():  # any other model: its first row of A

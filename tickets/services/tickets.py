@@ -219,11 +219,17 @@ def ticket_assign(
     actor: Agent | None,
     reason: str = "",
     actor_label: str = "",
+    kind: str = Assignment.Kind.MANUAL,
+    explanation: dict | None = None,
+    capacity_overridden: bool = False,
 ) -> Ticket:
     """Give `ticket` to `assignee` (None unassigns) and optionally a team.
 
-    Writes an Assignment row (from, to, by, reason) and a `ticket.assigned` event.
+    Writes an Assignment row (from, to, by, kind, reason, and routing's explanation when
+    routing chose) and a `ticket.assigned` event. Capacity and team membership are the
+    routing app's rules (routing.services), checked before it calls this.
     """
+    _choice_check(kind, Assignment.Kind.values, "kind")
     ticket = _lock(ticket)
     new_team = ticket.team if team is _UNSET else team
     _check_assignee(ticket.organization_id, assignee, new_team)
@@ -238,7 +244,10 @@ def ticket_assign(
         from_team_id=ticket.team_id,
         to_team=new_team,
         by=actor,
-        reason=reason,
+        kind=kind,
+        reason=reason[:200],
+        explanation=explanation or {},
+        capacity_overridden=capacity_overridden,
     )
     previous = ticket.assignee
     payload = {
@@ -249,9 +258,14 @@ def ticket_assign(
         "from_team": str(ticket.team_id) if ticket.team_id else None,
         "to_team": str(new_team.pk) if new_team else None,
         "reason": reason,
+        "kind": kind,
     }
+    if explanation:
+        payload["explanation"] = explanation
+    if capacity_overridden:
+        payload["capacity_overridden"] = True
     ticket.assignee, ticket.team = assignee, new_team
-    _save(ticket, ["assignee", "team"], actor, reason or "assigned")
+    _save(ticket, ["assignee", "team"], actor, reason or f"{kind} assignment")
     event_record(
         ticket=ticket, kind="ticket.assigned", actor=actor, actor_label=actor_label, payload=payload
     )
