@@ -11,7 +11,7 @@ from routing.models import AwayPolicy, Strategy, TeamRouting
 from sla.business_time import Calendar, CalendarError
 from sla.calendars import calendar_build
 from tickets import lifecycle
-from tickets.models import Ticket
+from tickets.models import Assignment, Ticket
 
 # Why a member was not a candidate (the "why this agent" vocabulary).
 AWAY = "away"
@@ -27,7 +27,7 @@ def team_routing_get(*, team: Team, for_update: bool = False) -> TeamRouting:
     always open) when the team has none yet."""
     rows = TeamRouting.objects.select_related("calendar")
     if for_update:
-        rows = rows.select_for_update()
+        rows = rows.select_for_update(of=("self",))
     routing = rows.filter(team=team).first()
     return routing or TeamRouting(
         team=team,
@@ -202,3 +202,12 @@ def team_free_slots(*, team: Team) -> int:
         )
     )
     return sum(max(0, m.capacity - m.load) for m in members)
+
+
+def assignments_for_ticket(*, ticket: Ticket) -> QuerySet:
+    """The ticket's assignment history, newest first, with the names it shows."""
+    return (
+        Assignment.objects.filter(ticket=ticket)
+        .select_related("from_agent", "to_agent", "from_team", "to_team", "by")
+        .order_by("-created_at", "-id")
+    )

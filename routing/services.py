@@ -70,6 +70,8 @@ def ticket_assign_manual(
     reason: str = "",
     override_capacity: bool = False,
     transfer: bool = False,
+    caller_is_manager: bool | None = None,
+    actor_label: str = "",
     now: datetime | None = None,
 ) -> RouteResult:
     """Give the ticket to an agent (of the team, when one is named) or to a team's queue.
@@ -77,12 +79,13 @@ def ticket_assign_manual(
     The agent must be an active agent of the organization, a member of the team when one
     is given, with free capacity; a manager may override capacity with a reason (it is
     recorded). A ticket sent to a team's queue alone is routed at once by the team's
-    strategy, if it has one. `transfer` records the move as a transfer (the ticket must
-    already be with someone or some team, and must move).
+    strategy, if it has one. `transfer` records the move as a transfer (it must move).
     """
     if agent_id is None and team_id is None:
         raise DomainError("Name the agent_id or the team_id to assign the ticket to.")
-    if override_capacity and not _is_manager(actor):
+    if caller_is_manager is None:
+        caller_is_manager = _is_manager(actor)
+    if override_capacity and not caller_is_manager:
         raise DomainError(
             "Only a manager may override an agent's capacity.", field="override_capacity"
         )
@@ -96,14 +99,18 @@ def ticket_assign_manual(
     org = ticket.organization_id
     team = _team_of(org, team_id) if team_id is not None else None
     kind = Assignment.Kind.TRANSFER if transfer else Assignment.Kind.MANUAL
-    if transfer and ticket.assignee_id is None and ticket.team_id is None:
-        raise DomainError("The ticket is with nobody yet; assign it instead of transferring.")
 
     if agent_id is None:
         if transfer and ticket.team_id == team.pk and ticket.assignee_id is None:
             raise DomainError("The ticket is already in this team's queue.", field="team_id")
         ticket = ticket_assign(
-            ticket=ticket, assignee=None, team=team, actor=actor, reason=reason, kind=kind
+            ticket=ticket,
+            assignee=None,
+            team=team,
+            actor=actor,
+            actor_label=actor_label,
+            reason=reason,
+            kind=kind,
         )
         routing = selectors.team_routing_get(team=team)
         if routing.strategy in AUTO_STRATEGIES:
@@ -141,6 +148,7 @@ def ticket_assign_manual(
         assignee=agent,
         team=new_team,
         actor=actor,
+        actor_label=actor_label,
         reason=reason,
         kind=kind,
         capacity_overridden=overridden,
@@ -149,7 +157,7 @@ def ticket_assign_manual(
         "strategy": "manual",
         "outcome": ASSIGNED,
         "chosen": {"agent_id": str(agent.pk), "name": str(agent)},
-        "why": f"Chosen by {actor or 'the system'}"
+        "why": f"Chosen by {actor or actor_label or 'the system'}"
         + (f" over capacity ({load}/{agent.capacity}): {reason}" if overridden else "."),
     }
     return RouteResult(ticket, ASSIGNED, explanation)
@@ -176,7 +184,6 @@ def ticket_route(
     exclude_agent_ids=(),
     kind: str = Assignment.Kind.AUTO,
     now: datetime | None = None,
-    require_strategy: bool = False,
 ) -> RouteResult:
     """Route the ticket by its team's strategy (the organization's default team when it
     names none). Assigns the chosen agent, or leaves the ticket in the team's queue;
@@ -184,19 +191,11 @@ def ticket_route(
     ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
     team = ticket.team or selectors.default_team_get(organization_id=ticket.organization_id)
     if team is None:
-        if require_strategy:
-            raise DomainError(
-                "The ticket has no team and the organization no default team: "
-                "give it a team_id, or assign it to an agent."
-            )
-        return RouteResult(ticket, QUEUED, {"outcome": QUEUED, "why": "No team to route in."})
-    if require_strategy:
-        strategy = selectors.team_routing_get(team=team).strategy
-        if strategy not in AUTO_STRATEGIES:
-            raise DomainError(
-                f"The team {team.name} routes manually (routing_strategy=manual): assign "
-                "the ticket to an agent, or give the team a strategy."
-            )
+        why = (
+            "The ticket has no team and the organization no default team: give it a "
+            "team_id, or assign it to an agent."
+        )
+        return RouteResult(ticket, QUEUED, {"trigger": trigger, "outcome": QUEUED, "why": why})
     return _route_locked(
         ticket, team, actor=actor, trigger=trigger, exclude=exclude_agent_ids, kind=kind, now=now
     )
@@ -225,13 +224,18 @@ def _route_locked(
         explanation.update(outcome=QUEUED, why=f"The ticket is {ticket.status}.")
         return RouteResult(ticket, QUEUED, explanation)
     if routing.strategy not in AUTO_STRATEGIES:
-        explanation.update(outcome=QUEUED, why="The team routes manually.")
+        explanation.update(
+            outcome=QUEUED,
+            why=f"The team {team.name} routes manually (routing_strategy=manual): assign "
+            "the ticket to an agent, or give the team a strategy.",
+        )
         if ticket.team_id != team.pk:
             ticket = ticket_assign(
                 ticket=ticket,
                 assignee=None,
                 team=team,
                 actor=actor,
+                actor_label="routing",
                 kind=kind,
                 reason="default team",
                 explanation=explanation,
@@ -265,6 +269,7 @@ def _route_locked(
                 assignee=None,
                 team=team,
                 actor=actor,
+                actor_label="routing",
                 kind=kind,
                 reason=f"queued: {explanation['why']}"[:200],
                 explanation=explanation,
@@ -283,6 +288,7 @@ def _route_locked(
         assignee=chosen.agent,
         team=team,
         actor=actor,
+        actor_label="routing",
         kind=kind,
         reason=f"{routing.strategy}: {explanation['why']}"[:200],
         explanation=explanation,

@@ -242,6 +242,8 @@ BODIES: dict[str, Callable[[World], dict]] = {
         "completed": True
     },
     "POST /api/v1/tickets/{ticket_id}/draft": lambda w: {"tone": "empathetic"},
+    "POST /api/v1/tickets/{ticket_id}/assign": lambda w: {"team_id": str(w.team.pk)},
+    "POST /api/v1/tickets/{ticket_id}/transfer": lambda w: {"team_id": str(w.team.pk)},
 }
 
 API_ROW = re.compile(r"^(GET|POST|PATCH|PUT|DELETE) (/\S*)$")
