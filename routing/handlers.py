@@ -26,12 +26,25 @@ def on_ticket_created(event: TicketEvent) -> None:
 
 
 def on_status_changed(event: TicketEvent) -> None:
-    reopened = (
-        event.payload.get("from") in lifecycle.DONE_STATUSES
-        and event.payload.get("to") in lifecycle.ACTIVE_STATUSES
-    )
-    if reopened:
+    was_done = event.payload.get("from") in lifecycle.DONE_STATUSES
+    now_done = event.payload.get("to") in lifecycle.DONE_STATUSES
+    if was_done and not now_done:
         _route_if_unassigned(event, "reopen")
+    elif now_done and not was_done:
+        _capacity_freed(event)
+
+
+def _capacity_freed(event: TicketEvent) -> None:
+    """A ticket was resolved or closed: its agent has a free slot, so their teams'
+    queues may move now rather than at the next periodic drain."""
+    from routing.services import queues_drain
+
+    ticket = Ticket.objects.filter(pk=event.ticket_id).only("assignee").first()
+    if ticket is None or ticket.assignee_id is None:
+        return
+    team_ids = list(ticket.assignee.teams.values_list("pk", flat=True))
+    if team_ids:
+        queues_drain(organization_id=event.organization_id, team_ids=team_ids)
 
 
 def on_availability_changed(sender, *, agent, previous, current, actor, **kwargs) -> None:

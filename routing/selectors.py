@@ -160,7 +160,7 @@ def candidates_assess(
     return out
 
 
-def queued_tickets_by_team(*, organization_id=None) -> dict:
+def queued_tickets_by_team(*, organization_id=None, team_ids=None) -> dict:
     """Teams that route automatically and have unassigned active tickets waiting:
     {team_id: waiting count}, in one grouped query."""
     rows = Ticket.objects.filter(
@@ -174,6 +174,8 @@ def queued_tickets_by_team(*, organization_id=None) -> dict:
     )
     if organization_id is not None:
         rows = rows.filter(organization_id=organization_id)
+    if team_ids is not None:
+        rows = rows.filter(team_id__in=list(team_ids))
     return dict(rows.values("team_id").annotate(n=Count("id")).values_list("team_id", "n"))
 
 

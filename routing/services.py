@@ -333,13 +333,13 @@ def _nobody_why(candidates: list, within: bool) -> str:
 # --- the queue, and agents stepping away ----------------------------------------------
 
 
-def queues_drain(*, organization_id=None, now: datetime | None = None) -> int:
+def queues_drain(*, organization_id=None, team_ids=None, now: datetime | None = None) -> int:
     """Route waiting tickets of every automatically routing team, as many per team as
     its available members have free slots: one grouped query finds the queues, one per
     team its free capacity and its most urgent tickets. Returns tickets assigned."""
     now = now or timezone.now()
     assigned = 0
-    waiting = selectors.queued_tickets_by_team(organization_id=organization_id)
+    waiting = selectors.queued_tickets_by_team(organization_id=organization_id, team_ids=team_ids)
     for team in Team.objects.filter(pk__in=list(waiting)).select_related("routing__calendar"):
         routing = team.routing
         if not selectors.calendar_is_open(selectors.team_calendar(routing), now):

@@ -93,6 +93,7 @@ def escalate_for_event(event: TicketEvent) -> list[str]:
                 actor=None,
                 actor_label="sla",
                 reason=reason,
+                kind="escalation",
             )
             done.append("reassigned")
         if step.get("notify", True):

@@ -325,3 +325,31 @@ def test_an_agent_away_is_not_a_candidate_even_with_room(organization, team, mak
     assert result.explanation["why"] == (
         "Nobody can take it (away, offline); it waits in the team queue."
     )
+
+
+def test_resolving_a_ticket_frees_a_slot_and_the_queue_moves_at_once(
+    organization, team, make_ticket
+):
+    _routing(team, strategy="least_loaded")
+    ann = _agent(organization, team, "Ann", capacity=1)
+    busy = make_ticket(subject="busy", team=team, assignee=ann)
+    waiting = make_ticket(subject="waiting", team=team)
+    dispatch_all()
+    waiting.refresh_from_db()
+    assert waiting.assignee is None
+
+    ticket_transition(ticket=busy, to_status="resolved", actor=ann)
+    dispatch_all()
+
+    waiting.refresh_from_db()
+    assert waiting.assignee == ann
+    assert waiting.assignments.latest("id").explanation["trigger"] == "queue"
+
+
+def test_an_sla_escalation_reassignment_is_recorded_as_escalation(organization, make_ticket):
+    from tickets.services import ticket_assign
+
+    team = TeamFactory(organization=organization, name="Tier 2")
+    ticket = make_ticket()
+    ticket_assign(ticket=ticket, assignee=None, team=team, actor=None, kind="escalation")
+    assert Assignment.objects.get(ticket=ticket).kind == "escalation"
