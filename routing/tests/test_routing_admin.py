@@ -6,7 +6,6 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 
 from agents.tests.factories import AgentFactory, TeamFactory
 from routing.models import TeamRouting
-from routing.services import ticket_route
 from tickets.models import Assignment
 
 CHANGELIST = "/admin/tickets/ticket/"
@@ -25,23 +24,6 @@ def _member(organization, team, name, **fields):
     )
     agent.teams.add(team)
     return agent
-
-
-def test_the_ticket_page_shows_who_why_and_who_was_skipped(
-    manager_client, organization, team, make_ticket
-):
-    _member(organization, team, "Ann")
-    _member(organization, team, "Bob", availability="away")
-    ticket = make_ticket(team=team)
-    ticket_route(ticket=ticket)
-
-    page = manager_client.get(f"{CHANGELIST}{ticket.pk}/change/")
-
-    assert page.status_code == 200
-    html = page.content.decode()
-    assert "Assignment history" in html
-    assert "least loaded among 1 eligible agent(s)" in html
-    assert "Bob: marked away" in html
 
 
 def test_route_now_action_assigns_and_reports(manager_client, organization, team, make_ticket):
