@@ -342,6 +342,7 @@ class Assignment(models.Model):
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
+
     class Kind(models.TextChoices):
         MANUAL = "manual"
         AUTO = "auto"

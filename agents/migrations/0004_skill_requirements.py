@@ -4,25 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('agents', '0003_beat_schedules_are_the_platforms'),
+        ("agents", "0003_beat_schedules_are_the_platforms"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='skill',
-            name='channels',
+            model_name="skill",
+            name="channels",
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.AddField(
-            model_name='skill',
-            name='description',
+            model_name="skill",
+            name="description",
             field=models.TextField(blank=True),
         ),
         migrations.AddField(
-            model_name='skill',
-            name='tags',
+            model_name="skill",
+            name="tags",
             field=models.JSONField(blank=True, default=list),
         ),
     ]

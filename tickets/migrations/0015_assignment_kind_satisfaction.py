@@ -8,106 +8,155 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('agents', '0004_skill_requirements'),
-        ('tickets', '0014_delivery_and_customer_history_permissions'),
+        ("agents", "0004_skill_requirements"),
+        ("tickets", "0014_delivery_and_customer_history_permissions"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='HistoricalSatisfaction',
+            name="HistoricalSatisfaction",
             fields=[
-                ('id', models.BigIntegerField(blank=True, db_index=True)),
-                ('rating', models.PositiveSmallIntegerField()),
-                ('comment', models.TextField(blank=True, max_length=5000)),
-                ('rated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                ("id", models.BigIntegerField(blank=True, db_index=True)),
+                ("rating", models.PositiveSmallIntegerField()),
+                ("comment", models.TextField(blank=True, max_length=5000)),
+                ("rated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical satisfaction rating',
-                'verbose_name_plural': 'historical satisfaction ratings',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical satisfaction rating",
+                "verbose_name_plural": "historical satisfaction ratings",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='Satisfaction',
+            name="Satisfaction",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('rating', models.PositiveSmallIntegerField()),
-                ('comment', models.TextField(blank=True, max_length=5000)),
-                ('rated_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("rating", models.PositiveSmallIntegerField()),
+                ("comment", models.TextField(blank=True, max_length=5000)),
+                ("rated_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'verbose_name': 'satisfaction rating',
-                'ordering': ['-rated_at'],
+                "verbose_name": "satisfaction rating",
+                "ordering": ["-rated_at"],
             },
         ),
         migrations.AddField(
-            model_name='assignment',
-            name='capacity_overridden',
+            model_name="assignment",
+            name="capacity_overridden",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='assignment',
-            name='explanation',
+            model_name="assignment",
+            name="explanation",
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AddField(
-            model_name='assignment',
-            name='kind',
-            field=models.CharField(choices=[('manual', 'Manual'), ('auto', 'Auto'), ('transfer', 'Transfer'), ('escalation', 'Escalation'), ('rebalance', 'Rebalance')], default='manual', max_length=12),
+            model_name="assignment",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("manual", "Manual"),
+                    ("auto", "Auto"),
+                    ("transfer", "Transfer"),
+                    ("escalation", "Escalation"),
+                    ("rebalance", "Rebalance"),
+                ],
+                default="manual",
+                max_length=12,
+            ),
         ),
         migrations.AlterField(
-            model_name='assignment',
-            name='created_at',
+            model_name="assignment",
+            name="created_at",
             field=models.DateTimeField(default=django.utils.timezone.now),
         ),
         migrations.AddIndex(
-            model_name='assignment',
-            index=models.Index(fields=['to_agent', 'created_at'], name='assignment_agent_time_idx'),
+            model_name="assignment",
+            index=models.Index(fields=["to_agent", "created_at"], name="assignment_agent_time_idx"),
         ),
         migrations.AddConstraint(
-            model_name='assignment',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['manual', 'auto', 'transfer', 'escalation', 'rebalance'])), name='assignment_kind_valid'),
+            model_name="assignment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("kind__in", ["manual", "auto", "transfer", "escalation", "rebalance"])
+                ),
+                name="assignment_kind_valid",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalsatisfaction',
-            name='history_user',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="historicalsatisfaction",
+            name="history_user",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='historicalsatisfaction',
-            name='organization',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='agents.organization'),
+            model_name="historicalsatisfaction",
+            name="organization",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="agents.organization",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalsatisfaction',
-            name='ticket',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='tickets.ticket'),
+            model_name="historicalsatisfaction",
+            name="ticket",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="tickets.ticket",
+            ),
         ),
         migrations.AddField(
-            model_name='satisfaction',
-            name='organization',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='agents.organization'),
+            model_name="satisfaction",
+            name="organization",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="agents.organization",
+            ),
         ),
         migrations.AddField(
-            model_name='satisfaction',
-            name='ticket',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='satisfaction', to='tickets.ticket'),
+            model_name="satisfaction",
+            name="ticket",
+            field=models.OneToOneField(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="satisfaction",
+                to="tickets.ticket",
+            ),
         ),
         migrations.AddIndex(
-            model_name='satisfaction',
-            index=models.Index(fields=['organization', 'rated_at'], name='csat_org_time_idx'),
+            model_name="satisfaction",
+            index=models.Index(fields=["organization", "rated_at"], name="csat_org_time_idx"),
         ),
         migrations.AddConstraint(
-            model_name='satisfaction',
-            constraint=models.CheckConstraint(condition=models.Q(('rating__gte', 1), ('rating__lte', 5)), name='satisfaction_rating_1_to_5'),
+            model_name="satisfaction",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("rating__gte", 1), ("rating__lte", 5)),
+                name="satisfaction_rating_1_to_5",
+            ),
         ),
     ]
