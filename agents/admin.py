@@ -31,9 +31,13 @@ class TeamAdmin(OrganizationScopedAdmin):
 
 @admin.register(Skill)
 class SkillAdmin(OrganizationScopedAdmin):
-    list_display = ["name", "organization"]
+    """Tags and channels are JSON lists, e.g. ["es"] and ["phone"]; the routing app's
+    admin checks channels against the ticket channels and tidies the tags."""
+
+    list_display = ["name", "organization", "tags", "channels"]
     list_filter = ["organization"]
-    search_fields = ["name"]
+    search_fields = ["name", "description"]
+    fields = ["organization", "name", "description", "tags", "channels"]
 
 
 class AgentCreationForm(BaseUserCreationForm):

@@ -11,7 +11,7 @@ from django.utils import timezone
 from agents import roles
 from agents.exceptions import Conflict, DomainError
 from agents.keys import key_display_prefix, key_generate, key_hash
-from agents.models import Agent, AgentToken, ApiKey, Organization
+from agents.models import Agent, AgentToken, ApiKey, Organization, Skill, Team
 from agents.signals import agent_availability_changed
 
 
@@ -163,4 +163,155 @@ def agent_availability_set(*, agent: Agent, availability: str, actor: Agent | No
         agent_availability_changed.send(
             sender=Agent, agent=agent, previous=previous, current=availability, actor=actor
         )
+    return agent
+
+
+# --- Agent management (the API's invite and edit) --------------------------------------
+
+
+#: DomainError.code of a rank rule: the API answers 403 with the detail.
+FORBIDDEN = "forbidden"
+
+
+def role_grantable(*, caller_role: str, role: str) -> bool:
+    """Whether a caller of `caller_role` may give `role` (nobody grants above their own)."""
+    return roles.ROLE_RANK.get(role, 99) <= roles.ROLE_RANK.get(caller_role, -1)
+
+
+def _rows_of_organization(model, organization_id, ids, *, field: str, what: str) -> list:
+    """The organization's rows with these ids, or a DomainError naming `field`."""
+    wanted = list(dict.fromkeys(ids or []))
+    rows = list(model.objects.filter(organization_id=organization_id, pk__in=wanted))
+    missing = [str(pk) for pk in wanted if pk not in {row.pk for row in rows}]
+    if missing:
+        raise DomainError(f"No {what} {', '.join(missing[:5])} in this organization.", field=field)
+    return rows
+
+
+def _capacity_check(capacity) -> None:
+    if isinstance(capacity, bool) or not isinstance(capacity, int) or not 0 <= capacity <= 500:
+        raise DomainError("capacity is a whole number from 0 to 500.", field="capacity")
+
+
+@transaction.atomic
+def agent_invite(
+    *,
+    organization: Organization,
+    email: str,
+    name: str = "",
+    role: str = roles.AGENT,
+    capacity: int = 10,
+    skill_ids=(),
+    team_ids=(),
+    caller_role: str,
+    actor: Agent | None,
+) -> tuple[Agent, str]:
+    """Add an agent to `organization` with a generated password, returned once.
+
+    `caller_role` is the inviting agent's (or API key's) role: nobody invites above it.
+    Skills and teams must be the organization's (DomainError naming skill_ids/team_ids).
+    """
+    if role not in roles.ROLE_RANK:
+        raise DomainError(f"Unknown role {role!r}; use one of {sorted(roles.ROLE_RANK)}.")
+    if not role_grantable(caller_role=caller_role, role=role):
+        raise DomainError(f"A {caller_role} cannot invite an {role}.", field="role", code=FORBIDDEN)
+    _capacity_check(capacity)
+    skills = _rows_of_organization(
+        Skill, organization.pk, skill_ids, field="skill_ids", what="skill"
+    )
+    teams = _rows_of_organization(Team, organization.pk, team_ids, field="team_ids", what="team")
+    password = secrets.token_urlsafe(18)
+    agent = agent_create(
+        organization=organization,
+        email=email,
+        password=password,
+        name=name.strip(),
+        role=role,
+        capacity=capacity,
+        actor=actor,
+    )
+    agent.skills.set(skills)
+    agent.teams.set(teams)
+    return agent, password
+
+
+_UNSET = object()
+
+
+@transaction.atomic
+def agent_update(
+    *,
+    agent: Agent,
+    caller_role: str,
+    actor: Agent | None,
+    name: str | object = _UNSET,
+    role: str | object = _UNSET,
+    capacity: int | object = _UNSET,
+    availability: str | object = _UNSET,
+    skill_ids=_UNSET,
+    team_ids=_UNSET,
+    is_active: bool | object = _UNSET,
+) -> Agent:
+    """Change an agent of the organization; arguments left out change nothing.
+
+    Nobody edits an agent ranked above them, grants a role above their own, changes their
+    own role or deactivates themselves (DomainError naming the field). Availability goes
+    through `agent_availability_set` (routing listens); a deactivated agent goes offline.
+    """
+    agent = Agent.objects.select_for_update().get(pk=agent.pk)
+    caller_rank = roles.ROLE_RANK.get(caller_role, -1)
+    if agent.is_superuser or roles.ROLE_RANK[agent.role] > caller_rank:
+        raise DomainError(
+            f"A {caller_role} cannot change an {agent.role}.", field="role", code=FORBIDDEN
+        )
+    is_self = actor is not None and actor.pk == agent.pk
+    fields = []
+    if name is not _UNSET and name != agent.name:
+        agent.name = str(name).strip()
+        fields.append("name")
+    if role is not _UNSET and role != agent.role:
+        if role not in roles.ROLE_RANK:
+            raise DomainError(
+                f"Unknown role {role!r}; use one of {sorted(roles.ROLE_RANK)}.", field="role"
+            )
+        if is_self:
+            raise DomainError("Nobody can change their own role.", field="role", code=FORBIDDEN)
+        if not role_grantable(caller_role=caller_role, role=role):
+            raise DomainError(
+                f"A {caller_role} cannot make anyone an {role}.", field="role", code=FORBIDDEN
+            )
+        agent.role = role
+        fields.append("role")
+    if capacity is not _UNSET and capacity != agent.capacity:
+        _capacity_check(capacity)
+        agent.capacity = capacity
+        fields.append("capacity")
+    if is_active is not _UNSET and is_active != agent.is_active:
+        if is_self and not is_active:
+            raise DomainError("You cannot deactivate yourself.", field="is_active", code=FORBIDDEN)
+        agent.is_active = bool(is_active)
+        fields.append("is_active")
+    skills = teams = None
+    if skill_ids is not _UNSET:
+        skills = _rows_of_organization(
+            Skill, agent.organization_id, skill_ids, field="skill_ids", what="skill"
+        )
+    if team_ids is not _UNSET:
+        teams = _rows_of_organization(
+            Team, agent.organization_id, team_ids, field="team_ids", what="team"
+        )
+    if fields:
+        agent._history_user = actor
+        agent._change_reason = "updated " + ", ".join(fields)
+        agent.save(update_fields=fields)
+    if "role" in fields:
+        agent_role_sync(agent=agent)
+    if skills is not None:
+        agent.skills.set(skills)
+    if teams is not None:
+        agent.teams.set(teams)
+    if not agent.is_active:
+        availability = Agent.Availability.OFFLINE  # an inactive agent takes no work
+    if availability is not _UNSET:
+        agent = agent_availability_set(agent=agent, availability=availability, actor=actor)
     return agent

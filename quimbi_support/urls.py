@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from analytics.views import dashboard as analytics_dashboard
 from quimbi_support import health
 
 admin.site.site_header = "Quimbi Support"
@@ -12,6 +13,7 @@ admin.site.index_title = "Run your support team"
 urlpatterns = [
     re_path(r"^health/?$", health.health, name="health"),
     re_path(r"^health/ready/?$", health.ready, name="health-ready"),
+    path("admin/dashboard/", admin.site.admin_view(analytics_dashboard), name="admin-dashboard"),
     path("admin/", admin.site.urls),
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

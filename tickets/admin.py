@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Count
+from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 
@@ -22,6 +23,7 @@ from tickets.models import (
     EventDelivery,
     Message,
     Priority,
+    Satisfaction,
     SlaStatus,
     Tag,
     Ticket,
@@ -324,6 +326,7 @@ class TicketAdmin(OrganizationScopedAdmin, ScopedHistoryAdmin):
         "created_at",
         "updated_at",
         "timeline",
+        "satisfaction_rating",
     ]
     filter_horizontal = ["tags"]
 
@@ -373,6 +376,7 @@ class TicketAdmin(OrganizationScopedAdmin, ScopedHistoryAdmin):
                 },
             ),
             ("Reply", {"fields": ["reply", "reply_is_internal_note"]}),
+            ("Customer satisfaction", {"fields": ["satisfaction_rating"]}),
             ("Score", {"fields": ["smart_score", "score_breakdown_table", "escalation_level"]}),
             (
                 "Dates",
@@ -431,6 +435,19 @@ class TicketAdmin(OrganizationScopedAdmin, ScopedHistoryAdmin):
                 "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
                 ((c.get("name"), c.get("points"), c.get("reason", "")) for c in components),
             ),
+        )
+
+    @admin.display(description="Rating (CSAT)")
+    def satisfaction_rating(self, obj):
+        satisfaction = Satisfaction.objects.filter(ticket_id=obj.pk).first()
+        if satisfaction is None:
+            return "not rated"
+        return format_html(
+            '<a href="{}">{}/5</a> · {}{}',
+            reverse("admin:tickets_satisfaction_change", args=[satisfaction.pk]),
+            satisfaction.rating,
+            satisfaction.rated_at.strftime("%Y-%m-%d %H:%M UTC"),
+            f" · “{satisfaction.comment}”" if satisfaction.comment else "",
         )
 
     @admin.display(description="Events (newest first)")
@@ -591,6 +608,28 @@ class TicketAdmin(OrganizationScopedAdmin, ScopedHistoryAdmin):
         )
 
 
+@admin.register(Satisfaction)
+class SatisfactionAdmin(OrganizationScopedAdmin, ScopedHistoryAdmin):
+    """Customers' CSAT ratings (recorded through the API): everyone on the team reads
+    them; managers and admins may correct or remove one, with history."""
+
+    list_display = ["ticket", "rating", "short_comment", "rated_at", "organization"]
+    list_filter = ["rating", "organization"]
+    list_select_related = ["ticket"]
+    search_fields = ["ticket__subject", "comment"]
+    fields = ["ticket", "rating", "comment", "rated_at"]
+    readonly_fields = ["ticket", "rated_at"]
+    date_hierarchy = "rated_at"
+    show_full_result_count = False
+
+    @admin.display(description="Comment")
+    def short_comment(self, obj):
+        return (obj.comment or "")[:120]
+
+    def has_add_permission(self, request, obj=None):
+        return False  # a rating is the customer's, recorded through the API
+
+
 def _event_summary(event: TicketEvent) -> str:
     p = event.payload or {}
     if event.kind == "ticket.status_changed":
@@ -613,6 +652,9 @@ def _event_summary(event: TicketEvent) -> str:
         return "agent reply" if p.get("from_agent") else "customer message"
     if event.kind == "ticket.created":
         return p.get("subject", "")
+    if event.kind == "ticket.rated":
+        before = p.get("previous_rating")
+        return f"rated {p.get('rating')}/5" + (f" (was {before}/5)" if before else "")
     return ""
 
 

@@ -16,7 +16,7 @@ from tickets.filters import (
     filterset_apply,
 )
 from tickets.ids import uuid_parse
-from tickets.models import Customer, Message, Ticket, TicketEvent
+from tickets.models import Customer, Message, Satisfaction, Ticket, TicketEvent
 from tickets.pagination import (
     KEYSET_ORDERINGS,
     bounded_count,
@@ -32,6 +32,7 @@ __all__ = [
     "assignee_resolve",
     "customer_get_for_organization",
     "customer_list_for_organization",
+    "satisfaction_history",
     "team_resolve",
     "ticket_events",
     "ticket_get_for_organization",
@@ -169,7 +170,8 @@ def ticket_page_for_organization(
 def ticket_get_for_organization(*, organization_id, ticket_id, for_update=False) -> Ticket:
     pk = uuid_parse(ticket_id, field="ticket_id", what="ticket")
     ticket = (
-        Ticket.objects.select_related("customer", "assignee", "team")
+        # The CSAT rating rides along (a one-to-one join): the detail shows it.
+        Ticket.objects.select_related("customer", "assignee", "team", "satisfaction")
         .filter(organization_id=organization_id, pk=pk)
         .first()
     )
@@ -211,14 +213,14 @@ def assignee_resolve(*, organization_id, value: str | None, caller: Agent | None
     return agent
 
 
-def team_resolve(*, organization_id, team_id) -> Team | None:
+def team_resolve(*, organization_id, team_id, field: str = "team") -> Team | None:
     """The organization's team with this id (None is no team), or a DomainError naming
-    `team`."""
+    `field`."""
     if team_id is None:
         return None
     team = Team.objects.filter(pk=team_id, organization_id=organization_id).first()
     if team is None:
-        raise DomainError(f"No team {team_id} in this organization.", field="team")
+        raise DomainError(f"No team {team_id} in this organization.", field=field)
     return team
 
 
@@ -246,3 +248,13 @@ def customer_get_for_organization(*, organization_id, customer_id: str) -> Custo
     if customer is None:
         raise NotFound(f"Customer {customer_id!s:.60} not found.")
     return customer
+
+
+def satisfaction_history(*, ticket: Ticket, limit: int = 50) -> list:
+    """The ticket's CSAT ratings as recorded over time, newest first (history rows, which
+    carry rating, comment and rated_at); empty when it was never rated."""
+    return list(
+        Satisfaction.history.filter(ticket_id=ticket.pk)
+        .exclude(history_type="-")
+        .order_by("-history_date", "-history_id")[:limit]
+    )

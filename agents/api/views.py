@@ -1,28 +1,65 @@
+import uuid
+from contextlib import contextmanager
+
 from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_logged_in
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, PermissionDenied
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agents.api.serializers import (
     AgentAvailabilitySerializer,
+    AgentInvitedSerializer,
+    AgentInviteSerializer,
+    AgentListParamsSerializer,
     AgentListSerializer,
     AgentSerializer,
+    AgentUpdateSerializer,
     CallerSerializer,
     TokenCreateSerializer,
     TokenSerializer,
 )
 from agents.authentication import AgentTokenAuthentication
-from agents.exceptions import DomainError
+from agents.exceptions import DomainError, NotFound
 from agents.lockout import lockout_response
 from agents.models import Agent, AgentToken
-from agents.principals import ApiKeyPrincipal
-from agents.services import agent_availability_set, agent_token_create, agent_token_revoke
+from agents.permissions import IsManagerOrReadOnly, IsOrganizationMember
+from agents.principals import ApiKeyPrincipal, caller_actor
+from agents.services import (
+    FORBIDDEN,
+    agent_availability_set,
+    agent_invite,
+    agent_token_create,
+    agent_token_revoke,
+    agent_update,
+)
 from agents.throttling import LoginRateThrottle
+
+AGENT_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)
+
+
+def _agent_id(value) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        raise DomainError(f"{value!s:.60} is not a valid agent id.", field="id") from None
+
+
+@contextmanager
+def rank_rules_as_403():
+    """A rank rule broken (granting a role above one's own, changing one's own role,
+    deactivating oneself) is a 403 with the service's explanation."""
+    try:
+        yield
+    except DomainError as exc:
+        if exc.code == FORBIDDEN:
+            raise PermissionDenied(exc.detail) from None
+        raise
 
 
 class WhoAmIView(APIView):
@@ -101,21 +138,94 @@ class AuthTokenView(APIView):
 
 
 class AgentViewSet(viewsets.GenericViewSet):
-    """The organization's agents; `me` is the logged-in agent."""
+    """The organization's agents; `me` is the logged-in agent. Everyone reads; managers
+    and admins invite and edit (nobody above their own role)."""
 
     serializer_class = AgentSerializer
+    permission_classes = [IsManagerOrReadOnly]
+    lookup_value_regex = "[^/]+"  # malformed ids reach the view and get a clear 400
 
-    def get_queryset(self):
+    def _all(self):
         return (
-            Agent.objects.filter(organization_id=self.request.user.organization_id, is_active=True)
+            Agent.objects.filter(organization_id=self.request.user.organization_id)
             .select_related("organization")
             .prefetch_related("teams", "skills")
             .order_by("name", "email")
         )
 
-    @extend_schema(summary="Active agents of the organization", responses=AgentListSerializer)
+    def get_queryset(self):
+        return self._all().filter(is_active=True)
+
+    def _get(self, pk) -> Agent:
+        agent = self._all().filter(pk=_agent_id(pk)).first()
+        if agent is None:
+            raise NotFound(f"Agent {pk!s:.60} not found.")
+        return agent
+
+    @extend_schema(
+        summary="Agents of the organization (active ones unless include_inactive)",
+        parameters=[
+            OpenApiParameter(
+                "include_inactive",
+                bool,
+                description="Managers and admins: also list deactivated agents.",
+            )
+        ],
+        responses=AgentListSerializer,
+    )
     def list(self, request):
-        return Response({"agents": AgentSerializer(self.get_queryset(), many=True).data})
+        params = AgentListParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        agents = self.get_queryset()
+        if params.validated_data["include_inactive"]:
+            if not request.user.is_manager:
+                raise PermissionDenied("Only managers and admins list deactivated agents.")
+            agents = self._all()
+        return Response({"agents": AgentSerializer(agents, many=True).data})
+
+    @extend_schema(
+        summary="Invite an agent: the answer shows a temporary password, once",
+        request=AgentInviteSerializer,
+        responses={201: AgentInvitedSerializer},
+    )
+    def create(self, request):
+        body = AgentInviteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        with rank_rules_as_403():
+            agent, password = agent_invite(
+                organization=request.user.organization,
+                caller_role=request.user.role,
+                actor=caller_actor(request.user)[0],
+                **body.validated_data,
+            )
+        agent = self._get(agent.pk)
+        agent.temporary_password = password
+        return Response(AgentInvitedSerializer(agent).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="An agent of the organization", parameters=[AGENT_ID])
+    def retrieve(self, request, pk=None):
+        return Response(AgentSerializer(self._get(pk)).data)
+
+    @extend_schema(
+        summary="Change an agent: name, role, capacity, availability, skills, teams, active",
+        description="A manager sets the roles agent and manager; only an admin sets admin; "
+        "nobody changes their own role or deactivates themselves (403).",
+        parameters=[AGENT_ID],
+        request=AgentUpdateSerializer,
+        responses=AgentSerializer,
+    )
+    def partial_update(self, request, pk=None):
+        agent = self._get(pk)
+        body = AgentUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        with rank_rules_as_403():
+            agent_update(
+                agent=agent,
+                caller_role=request.user.role,
+                actor=caller_actor(request.user)[0],
+                **body.validated_data,
+            )
+        return Response(AgentSerializer(self._get(pk)).data)
 
     def _me(self, request) -> Agent:
         if not isinstance(request.user, Agent):
@@ -129,7 +239,7 @@ class AgentViewSet(viewsets.GenericViewSet):
         request=AgentAvailabilitySerializer,
         responses=AgentSerializer,
     )
-    @action(detail=False, methods=["get", "patch"])
+    @action(detail=False, methods=["get", "patch"], permission_classes=[IsOrganizationMember])
     def me(self, request):
         agent = self._me(request)
         if request.method == "PATCH":

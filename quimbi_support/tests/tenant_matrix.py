@@ -366,6 +366,7 @@ def world_build() -> World:
         note_add,
         ticket_assign,
         ticket_create,
+        ticket_transition,
     )
 
     mark = MARK.lower()
@@ -513,8 +514,17 @@ def world_build() -> World:
         on_agent_away="redistribute",
         is_default=True,
     )
+    # A rating is given on a resolved ticket (the API refuses an open one).
+    rated = ticket_create(
+        organization=org_a,
+        customer=customer,
+        subject=f"{MARK} refund received",
+        initial_message=f"{MARK}: thanks for the refund",
+        actor=None,
+    )
+    ticket_transition(ticket=rated, to_status="resolved", actor=None)
     satisfaction = Satisfaction.objects.create(
-        organization=org_a, ticket=ticket, rating=4, comment=f"{MARK} thanks"
+        organization=org_a, ticket=rated, rating=4, comment=f"{MARK} thanks"
     )
     # No base_url: Quimbi stays unconfigured, so no request ever leaves the process.
     account = QuimbiAccount.objects.create(organization=org_a, api_key=f"{mark}-quimbi-key")
@@ -822,6 +832,10 @@ def _customer_external_id(w):
     return w.primary[_m("tickets", "Customer")].external_id
 
 
+def _rated_ticket(w):
+    return str(w.primary[_m("tickets", "Satisfaction")].ticket_id)
+
+
 TICKET = {"pk": _ticket}
 # API URL name -> {path parameter: A's value}. A route with a parameter missing here is
 # unmapped: add it (and its body below) when adding a route.
@@ -830,6 +844,9 @@ API_PARAMS: dict[str, dict[str, Callable]] = {
     "sla-calendar-detail": {"pk": _pk("sla", "BusinessCalendar")},
     "sla-calendar-due": {"pk": _pk("sla", "BusinessCalendar")},
     "sla-policy-detail": {"pk": _pk("sla", "SLAPolicy")},
+    "team-detail": {"pk": _pk("agents", "Team")},
+    "skill-detail": {"pk": _pk("agents", "Skill")},
+    "agent-detail": {"pk": _pk("agents", "Agent")},
     "ticket-detail": TICKET,
     "ticket-events": TICKET,
     "ticket-messages": TICKET,
@@ -837,6 +854,8 @@ API_PARAMS: dict[str, dict[str, Callable]] = {
     "ticket-reset": TICKET,
     "ticket-reset-conversation": TICKET,
     "ticket-score-breakdown": TICKET,
+    # The rated (resolved) ticket: A's own POST there is accepted.
+    "ticket-satisfaction": {"pk": _rated_ticket},
     "ticket-assign": {"ticket_id": _ticket},
     "ticket-transfer": {"ticket_id": _ticket},
     "ticket-route": {"ticket_id": _ticket},
@@ -885,6 +904,7 @@ API_BODIES: dict[str, Callable] = {
         "close_ticket": True,
     },
     "ticket-notes": lambda w: {"content": "pwned"},
+    "ticket-satisfaction": lambda w: {"rating": 1, "comment": "pwned"},
     "ticket-assign": lambda w: {"team_id": str(w.primary[_m("agents", "Team")].pk)},
     "ticket-transfer": lambda w: {"team_id": str(w.primary[_m("agents", "Team")].pk)},
     "customer-list": lambda w: {"customer_id": _customer_external_id(w), "name": "pwned"},
@@ -893,6 +913,26 @@ API_BODIES: dict[str, Callable] = {
     "ai-draft": lambda w: {"tone": "casual"},
     "ticket-draft": lambda w: {"tone": "casual"},
     "ai-recommendation-action": lambda w: {"completed": True},
+    "agent-list": lambda w: {"email": "pwned-hire@attacker.test", "name": "pwned"},
+    "agent-detail": lambda w: {
+        "name": "pwned",
+        "role": "manager",
+        "capacity": 0,
+        "availability": "away",
+        "team_ids": [],
+        "skill_ids": [],
+        "is_active": False,
+    },
+    "team-list": lambda w: {"name": "pwned", "routing_strategy": "round_robin"},
+    "team-detail": lambda w: {
+        "name": "pwned",
+        "description": "pwned",
+        "routing_strategy": "least_loaded",
+        "is_default": True,
+        "member_ids": [],
+    },
+    "skill-list": lambda w: {"name": "pwned", "tags": ["pwned"], "channels": ["phone"]},
+    "skill-detail": lambda w: {"name": "pwned", "tags": ["pwned"], "agent_ids": []},
 }
 
 
@@ -949,6 +989,7 @@ ADMIN_SITE_VIEWS = {
     "admin:autocomplete",
     "admin:view_on_site",
     "admin:app_list",
+    "admin-dashboard",  # analytics' manager dashboard (quimbi_support/urls.py): B's own figures
 }
 ADMIN_CATCH_ALL = "admin/(?P<url>.*)$"
 ADMIN_SITE_BODIES = {

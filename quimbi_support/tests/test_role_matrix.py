@@ -34,8 +34,8 @@ from rules.models import Rule, ScoringConfig
 from rules.services import rule_create
 from sla.models import BusinessCalendar, SLAClock, SLAPolicy
 from sla.policies import calendar_save, policy_save
-from tickets.models import Customer, EventDelivery, Tag, Ticket, TicketEvent
-from tickets.services import customer_get_or_create, ticket_create
+from tickets.models import Customer, EventDelivery, Satisfaction, Tag, Ticket, TicketEvent
+from tickets.services import customer_get_or_create, ticket_create, ticket_transition
 
 README = Path(settings.BASE_DIR) / "README.md"
 SECTION = "### Role matrix"
@@ -203,6 +203,9 @@ def _path_values(world: World, path: str) -> dict[str, str]:
         "/api/v1/rules/{id}": world.rule.pk,
         "/api/v1/sla/calendars/{id}": world.calendar.pk,
         "/api/v1/sla/policies/{id}": world.policy.pk,
+        "/api/v1/teams/{id}": world.team.pk,
+        "/api/v1/skills/{id}": world.skill.pk,
+        "/api/v1/agents/{id}": world.colleague.pk,
     }
     values = {
         "ticket_id": world.ticket.pk,
@@ -220,6 +223,16 @@ QUERIES = {"GET /api/v1/sla/calendars/{id}/due": "?start=2026-01-05T09:00:00Z&mi
 BODIES: dict[str, Callable[[World], dict]] = {
     "POST /api/v1/auth/token": lambda w: {"email": "agent@acme.test", "password": PASSWORD},
     "PATCH /api/v1/agents/me": lambda w: {"availability": "away"},
+    "POST /api/v1/agents": lambda w: {"email": "hire@acme.test", "name": "Hire", "role": "agent"},
+    "PATCH /api/v1/agents/{id}": lambda w: {"capacity": 5, "availability": "away"},
+    "POST /api/v1/teams": lambda w: {"name": "Returns", "routing_strategy": "round_robin"},
+    "PATCH /api/v1/teams/{id}": lambda w: {
+        "description": "Invoices",
+        "member_ids": [str(w.colleague.pk)],
+        "calendar_id": str(w.calendar.pk),
+    },
+    "POST /api/v1/skills": lambda w: {"name": "Spanish", "tags": ["ES"], "channels": ["phone"]},
+    "PATCH /api/v1/skills/{id}": lambda w: {"tags": ["fr"], "agent_ids": [str(w.colleague.pk)]},
     "POST /api/v1/tickets": lambda w: {
         "customer_id": "555",
         "subject": "Damaged box",
@@ -228,6 +241,7 @@ BODIES: dict[str, Callable[[World], dict]] = {
     "PATCH /api/v1/tickets/{id}": lambda w: {"priority": "high"},
     "POST /api/v1/tickets/{id}/messages": lambda w: {"content": "On its way.", "from_agent": True},
     "POST /api/v1/tickets/{id}/notes": lambda w: {"content": "Second parcel this month."},
+    "POST /api/v1/tickets/{id}/satisfaction": lambda w: {"rating": 5, "comment": "Thanks!"},
     "POST /api/v1/tickets/prioritize": lambda w: {"ticket_ids": [str(w.ticket.pk)]},
     "POST /api/v1/customers": lambda w: {"customer_id": "556", "name": "Dee Buyer"},
     "PATCH /api/v1/customers/{customer_id}": lambda w: {"tier": "vip"},
@@ -246,11 +260,20 @@ BODIES: dict[str, Callable[[World], dict]] = {
     "POST /api/v1/tickets/{ticket_id}/transfer": lambda w: {"team_id": str(w.team.pk)},
 }
 
+# State a request needs first (so an allowed caller's answer is a 2xx, not a 400).
+PREPARE: dict[str, Callable[[World], object]] = {
+    "POST /api/v1/tickets/{id}/satisfaction": lambda w: ticket_transition(
+        ticket=w.ticket, to_status="resolved", actor=None
+    ),
+}
+
 API_ROW = re.compile(r"^(GET|POST|PATCH|PUT|DELETE) (/\S*)$")
 
 
 def api_request(world: World, caller: str, label: str):
     method, template = API_ROW.match(label).groups()
+    if label in PREPARE:
+        PREPARE[label](world)
     path = template.format(**_path_values(world, template)) + QUERIES.get(label, "")
     body = BODIES[label](world) if label in BODIES else None
     return getattr(api_client(world, caller), method.lower())(path, body, format="json")
@@ -401,6 +424,16 @@ def _action(model, action: str, obj: Callable[[World], object], field: str) -> A
     )
 
 
+def _rating(world: World) -> Satisfaction:
+    """The world's ticket's CSAT rating, made once (and remembered, so a deleted one is
+    not made again)."""
+    if not hasattr(world, "rating"):
+        world.rating = Satisfaction.objects.create(
+            organization=world.organization, ticket=world.ticket, rating=4, comment="Quick."
+        )
+    return world.rating
+
+
 ADMIN_ROWS: dict[str, AdminRow] = {
     "admin: organization view": _view(Organization),
     "admin: organization add": _add(Organization, lambda w: {"name": "Initech", "slug": "ini"}),
@@ -453,6 +486,12 @@ ADMIN_ROWS: dict[str, AdminRow] = {
     "admin: tickets delete": _delete(Ticket, lambda w: w.ticket),
     "admin: tickets history": AdminRow(
         Ticket, lambda w, u: ("GET", _url(w.ticket, "history"), None)
+    ),
+    "admin: satisfaction ratings view": _view(Satisfaction),
+    "admin: satisfaction ratings change": _change(Satisfaction, lambda w: _rating(w), rating="2"),
+    "admin: satisfaction ratings delete": _delete(Satisfaction, lambda w: _rating(w)),
+    "admin: satisfaction ratings history": AdminRow(
+        Satisfaction, lambda w, u: ("GET", _url(_rating(w), "history"), None)
     ),
     "admin: tags view": _view(Tag),
     "admin: tags add": _add(Tag, lambda w: {"name": "shipping"}),
@@ -516,6 +555,7 @@ ADMIN_ROWS: dict[str, AdminRow] = {
         SLAPolicy, lambda w, u: ("GET", "/admin/sla/slapolicy/compliance/", None)
     ),
     "admin: SLA clocks view": _view(SLAClock),
+    "admin: manager dashboard": AdminRow(Ticket, lambda w, u: ("GET", "/admin/dashboard/", None)),
     "admin: Quimbi accounts view": _view(QuimbiAccount),
     "admin: periodic tasks view": _view(PeriodicTask),
     "admin: periodic tasks change": _change(

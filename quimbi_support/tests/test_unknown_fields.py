@@ -5,6 +5,8 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework import serializers
 
 from agents.api.strict import RejectUnknownFieldsMixin
+from agents.models import Skill
+from agents.tests.factories import AgentFactory, TeamFactory
 from intelligence.models import TicketRecommendation
 from rules.services import rule_create
 from sla.policies import calendar_save, policy_save
@@ -40,11 +42,22 @@ def objects(organization, make_ticket, customer):
         "policy": policy_save(
             organization=organization, data={"name": "P", "resolution_minutes": 60}, actor=None
         ),
+        "team": TeamFactory(organization=organization),
+        "skill": Skill.objects.create(organization=organization, name="S"),
+        "agent": AgentFactory(organization=organization),
     }
 
 
 def _fill(path: str, objects: dict) -> str:
-    kind = {"tickets": "ticket", "rules": "rule", "calendars": "calendar", "policies": "policy"}
+    kind = {
+        "tickets": "ticket",
+        "rules": "rule",
+        "calendars": "calendar",
+        "policies": "policy",
+        "teams": "team",
+        "skills": "skill",
+        "agents": "agent",
+    }
     values = {
         "ticket_id": objects["ticket"].pk,
         "customer_id": objects["customer"].external_id,

@@ -2,7 +2,7 @@
 machinery on the hot paths). Shapes follow CONTRACTS.md section 2; the OpenAPI schema is
 described by the serializers in tickets/api/serializers.py."""
 
-from tickets.models import Customer, Message, Ticket, TicketEvent
+from tickets.models import Customer, Message, Satisfaction, Ticket, TicketEvent
 
 
 def _tag_names(ticket: Ticket) -> list[str]:
@@ -98,9 +98,21 @@ def ticket_detail(ticket: Ticket, *, messages: list[Message]) -> dict:
         "closed_at": ticket.closed_at,
         "source": ticket.source,
         "external_id": ticket.external_id or None,
+        "satisfaction": satisfaction_item(getattr(ticket, "satisfaction", None)),
         # customer_profile and ai_recommendation are added by the intelligence app when
         # something is known; absent otherwise (the frontend then shows "no profile").
         "ai_draft_response": None,
+    }
+
+
+def satisfaction_item(satisfaction: Satisfaction | None) -> dict | None:
+    """The customer's CSAT rating, or None when the ticket was not rated."""
+    if satisfaction is None:
+        return None
+    return {
+        "rating": satisfaction.rating,
+        "comment": satisfaction.comment,
+        "rated_at": satisfaction.rated_at,
     }
 
 

@@ -76,6 +76,11 @@ class TicketCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     )
     author_name = serializers.CharField(required=False, allow_blank=True, max_length=200)
     author_email = serializers.EmailField(required=False, allow_blank=True)
+    team_id = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        help_text="A team of the organization; left out, routing may pick the default team.",
+    )
 
 
 class TicketUpdateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
@@ -88,7 +93,12 @@ class TicketUpdateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
         max_length=64,
         help_text="An agent id, 'me', or null to unassign.",
     )
-    team = serializers.UUIDField(required=False, allow_null=True)
+    team_id = serializers.UUIDField(
+        required=False, allow_null=True, help_text="A team of the organization; null clears it."
+    )
+    team = serializers.UUIDField(
+        required=False, allow_null=True, help_text="The same as team_id (an older name)."
+    )
     tags = tag_list(required=False)
     add_tags = tag_list(required=False)
     remove_tags = tag_list(required=False)
@@ -96,6 +106,13 @@ class TicketUpdateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
         required=False,
         help_text="Optimistic lock: the ticket's updated_at you read; 409 if it changed since.",
     )
+
+    def validate(self, attrs):
+        if "team" in attrs and "team_id" in attrs and attrs["team"] != attrs["team_id"]:
+            raise serializers.ValidationError(
+                {"team_id": ["team is team_id's older name: send one of them."]}
+            )
+        return attrs
 
 
 class MessageCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
@@ -282,6 +299,30 @@ class CustomerProfileSerializer(serializers.Serializer):
     last_purchase = serializers.DictField(allow_null=True)
 
 
+class SatisfactionSerializer(serializers.Serializer):
+    rating = serializers.IntegerField(min_value=1, max_value=5)
+    comment = serializers.CharField(allow_blank=True)
+    rated_at = serializers.DateTimeField()
+
+
+class SatisfactionCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    rating = serializers.IntegerField(min_value=1, max_value=5, help_text="CSAT, 1 (bad) to 5.")
+    comment = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=5000, trim_whitespace=True
+    )
+
+    def validate_rating(self, value):
+        if isinstance(self.initial_data.get("rating"), bool | float):
+            raise serializers.ValidationError("A whole number from 1 to 5 is required.")
+        return value
+
+
+class SatisfactionAnswerSerializer(serializers.Serializer):
+    ticket_id = serializers.UUIDField()
+    satisfaction = SatisfactionSerializer(allow_null=True)
+    history = SatisfactionSerializer(many=True, help_text="Every rating given, newest first.")
+
+
 class TicketDetailSerializer(TicketListItemSerializer):
     customer = CustomerSerializer()
     messages = MessageSerializer(many=True)
@@ -298,6 +339,9 @@ class TicketDetailSerializer(TicketListItemSerializer):
         required=False, help_text="The kept next best actions; absent when there are none."
     )
     ai_draft_response = serializers.CharField(allow_null=True)
+    satisfaction = SatisfactionSerializer(
+        allow_null=True, help_text="The customer's CSAT rating; null until rated."
+    )
 
 
 class TicketCreatedSerializer(serializers.Serializer):

@@ -24,6 +24,7 @@ from tickets.api.schema import filterset_parameters
 from tickets.filters import TicketEventFilterSet, TicketFilterSet
 from tickets.search import topic_words_parse
 from tickets.selectors import (
+    team_resolve,
     ticket_events,
     ticket_get_for_organization,
     ticket_list_for_organization,
@@ -183,12 +184,15 @@ class TicketViewSet(viewsets.GenericViewSet):
     def create(self, request):
         body = s.TicketCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        team_id = data.pop("team_id", None)
+        if team_id is not None:
+            data["team"] = team_resolve(
+                organization_id=self._org(), team_id=team_id, field="team_id"
+            )
         actor, label = self._actor()
         ticket = ticket_intake(
-            organization=request.user.organization,
-            actor=actor,
-            actor_label=label,
-            **body.validated_data,
+            organization=request.user.organization, actor=actor, actor_label=label, **data
         )
         detail = self._detail(self._ticket(ticket.pk))
         return Response(
@@ -201,8 +205,14 @@ class TicketViewSet(viewsets.GenericViewSet):
         ticket = self._ticket(pk)
         body = s.TicketUpdateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        if "team_id" in data:  # `team` is its older name; team_id wins when both are sent
+            team = team_resolve(
+                organization_id=self._org(), team_id=data.pop("team_id"), field="team_id"
+            )
+            data["team"] = team.pk if team else None
         actor, label = self._actor()
-        ticket = ticket_change(ticket=ticket, actor=actor, actor_label=label, **body.validated_data)
+        ticket = ticket_change(ticket=ticket, actor=actor, actor_label=label, **data)
         ticket = self._ticket(ticket.pk)
         return Response({"ticket": rep.ticket_metadata(ticket)})
 

@@ -6,6 +6,7 @@
 - `messages`: messages and internal notes, and the lifecycle they drive.
 - `tags`: tags by name.
 - `resets`: the demo resets.
+- `satisfaction`: the customer's CSAT rating of a resolved or closed ticket.
 
 Each public service runs in one transaction, locks the ticket it changes, records the
 change in the ticket's history (django-simple-history, with the acting agent) and
@@ -36,6 +37,7 @@ from tickets.services.customers import (
 )
 from tickets.services.messages import message_add, note_add
 from tickets.services.resets import _first_message, ticket_reset, ticket_reset_conversation
+from tickets.services.satisfaction import satisfaction_record
 from tickets.services.tags import tags_resolve
 from tickets.services.tickets import (
     PRIORITY_ORDER,
@@ -69,6 +71,7 @@ __all__ = [
     "customer_update",
     "message_add",
     "note_add",
+    "satisfaction_record",
     "tags_resolve",
     "ticket_assign",
     "ticket_change",

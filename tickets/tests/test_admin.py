@@ -213,11 +213,19 @@ def test_agent_role_cannot_manage_the_team(organization, agent):
 
 @pytest.mark.django_db
 def test_manager_adds_team_and_agent_in_their_organization(manager_client, manager):
-    response = manager_client.post("/admin/agents/team/add/", {"name": "Billing"})
+    # The team page carries its routing settings (an inline, left empty here).
+    team_form = {
+        "name": "Billing",
+        "routing-TOTAL_FORMS": "0",
+        "routing-INITIAL_FORMS": "0",
+        "routing-MIN_NUM_FORMS": "0",
+        "routing-MAX_NUM_FORMS": "1",
+    }
+    response = manager_client.post("/admin/agents/team/add/", team_form)
     assert response.status_code == 302
     assert Team.objects.get(name="Billing").organization == manager.organization
     # The same name again is a form error, not a database error.
-    again = manager_client.post("/admin/agents/team/add/", {"name": "Billing"})
+    again = manager_client.post("/admin/agents/team/add/", team_form)
     assert again.status_code == 200 and Team.objects.filter(name="Billing").count() == 1
 
     page = manager_client.get("/admin/agents/agent/add/").content.decode()
