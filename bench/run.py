@@ -4,15 +4,17 @@
     python bench/run.py                # measures the database in DATABASE_URL
     python bench/run.py --quick        # fewer repetitions
     python bench/run.py --only event_pipeline --pipeline-changes 10000
+    python bench/run.py --only route,analytics_overview,analytics_agents,dashboard
 
 Loads nothing itself (see `make bench` / `make bench-quick`, which run seed_bench first).
 Measures (a) in-process through Django's test client, (b) through a real gunicorn
-server over 127.0.0.1 with concurrent clients and (c) the event pipeline: ticket changes
+server over 127.0.0.1 with concurrent clients, (c) the event pipeline: ticket changes
 committed through the services while one real Celery worker (solo pool, the embedded
-filesystem broker) runs every handler. For each measurement: p50/p95 latency, requests
-per second, SQL queries per request and, for list queries, the same SQL timed directly
-in PostgreSQL (the floor) with its EXPLAIN ANALYZE plan. Writes
-bench/results/latest.json and prints a table.
+filesystem broker) runs every handler, and (d) agents at work (issue 13): routing one
+ticket by skills, the analytics API over 90 days and the manager dashboard. For each
+measurement: p50/p95 latency, requests per second, SQL queries per request and, for
+list and analytics queries, the same SQL timed directly in PostgreSQL (the floor) with
+its EXPLAIN ANALYZE plan. Writes bench/results/latest.json and prints a table.
 """
 
 import argparse
@@ -34,6 +36,7 @@ import time
 from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -77,7 +80,7 @@ class Bench:
         self.results: list[dict] = []
         self.plans: dict[str, str] = {}
 
-    def measure(self, name, fn, *, floor=False, repeat=None, expect=(200, 201)):
+    def measure(self, name, fn, *, floor=False, repeat=None, expect=(200, 201), slowest=0):
         repeat = repeat or self.repeat
         for _ in range(2):  # warm caches
             fn()
@@ -104,6 +107,11 @@ class Bench:
         }
         if floor:
             row["floor_ms"], self.plans[name] = self.floor(last)
+        if slowest:
+            row["slowest"] = [
+                {"ms": round(float(q["time"]) * 1000, 2), "sql": q["sql"][:400]}
+                for q in sorted(last, key=lambda q: -float(q["time"]))[:slowest]
+            ]
         self.results.append(row)
         print(
             f"{name:<28} p50 {row['p50_ms']:>8.2f} ms  p95 {row['p95_ms']:>8.2f} ms  "
@@ -135,6 +143,19 @@ class Bench:
                 cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
                 plans.append("\n".join(r[0] for r in cursor.fetchall()))
         return round(best or 0.0, 2), "\n\n".join(plans)
+
+
+def workforce(org) -> dict:
+    """The dataset's workforce and its traces (issue 13)."""
+    from agents.models import Team
+    from tickets.models import Assignment, Satisfaction
+
+    return {
+        "agents": Agent.objects.filter(organization=org).count(),
+        "teams": Team.objects.filter(organization=org).count(),
+        "assignments": Assignment.objects.count(),
+        "csat_ratings": Satisfaction.objects.count(),
+    }
 
 
 def machine() -> dict:
@@ -415,6 +436,104 @@ def hot_paths(bench: Bench, args, *, org, key: str, tickets: int) -> None:
         gunicorn_load(key, base, seconds=args.gunicorn_seconds, workers=args.gunicorn_workers)
     )
     print(f"gunicorn 16 clients          {bench.results[-1]}", flush=True)
+
+
+# --- Agents at work (issue 13): routing, analytics, the manager dashboard -------------
+
+AT_WORK = ("route", "analytics_overview", "analytics_agents", "dashboard")
+ANALYTICS_DAYS = 90
+
+
+def _route_target(org):
+    """An unassigned active ticket waiting in a team that routes by skills around the
+    clock (no calendar, so the outcome does not depend on the hour), which needs a skill
+    (its channel) and which one of the team's members can take: the full skills path,
+    ending in an assignment. Tried in a rolled-back transaction."""
+    from django.db import transaction
+
+    from routing.models import TeamRouting
+    from routing.services import ASSIGNED, ticket_route
+
+    teams = TeamRouting.objects.filter(
+        organization=org, strategy="skills", calendar__isnull=True
+    ).values_list("team_id", flat=True)
+    candidates = Ticket.objects.filter(
+        organization=org,
+        team_id__in=list(teams),
+        assignee__isnull=True,
+        status__in=["open", "in_progress"],
+        channel__in=["chat", "phone", "sms"],
+    ).order_by("-created_at")[:50]
+    for ticket in candidates:
+        with transaction.atomic():
+            result = ticket_route(ticket=ticket, trigger="on_demand")
+            transaction.set_rollback(True)
+        if result.outcome == ASSIGNED and result.explanation.get("required_skills"):
+            return ticket, result.explanation
+    raise SystemExit("route: no unassigned ticket in a skills team that a member can take.")
+
+
+def agents_at_work(bench: Bench, args, *, org, key: str, names) -> None:
+    """`route`: one ticket routed by the skills strategy, in-process, inside a
+    transaction rolled back after each routing (the data stays as loaded); the analytics
+    API's `overview` and `agents` over the last 90 days with a manager API key; the
+    manager dashboard (`/admin/dashboard/`, default period) logged in as a manager."""
+    from django.db import transaction
+
+    from routing.services import ticket_route
+
+    if "route" in names:
+        ticket, explanation = _route_target(org)
+        outcomes: dict[str, int] = defaultdict(int)
+
+        def route():
+            with transaction.atomic():
+                result = ticket_route(ticket=ticket, trigger="on_demand")
+                transaction.set_rollback(True)
+            outcomes[result.outcome] += 1
+            return result
+
+        row = bench.measure("route", route, slowest=3)
+        row.update(
+            team=explanation["team"]["name"],
+            channel=ticket.channel,
+            required_skills=explanation["required_skills"],
+            candidates=len(explanation["candidates"]),
+            eligible=sum(1 for c in explanation["candidates"] if c["eligible"]),
+            outcomes=dict(outcomes),
+        )
+        print(
+            f"  route: {row['team']}, {row['channel']}, needs {row['required_skills']}, "
+            f"{row['eligible']}/{row['candidates']} eligible, outcomes {dict(outcomes)}"
+        )
+
+    tz = ZoneInfo(org.timezone or "UTC")
+    end = timezone.now().astimezone(tz).date()
+    start = end - timedelta(days=ANALYTICS_DAYS - 1)
+    period = f"start_date={start.isoformat()}&end_date={end.isoformat()}"
+    api = Client(HTTP_X_API_KEY=key)
+    repeat = args.analytics_repeat or (10 if args.quick else 20)
+    if "analytics_overview" in names:
+        bench.measure(
+            "analytics_overview",
+            lambda: api.get(f"/api/v1/analytics/overview?{period}"),
+            floor=True,
+            repeat=repeat,
+            slowest=5,
+        )
+    if "analytics_agents" in names:
+        bench.measure(
+            "analytics_agents",
+            lambda: api.get(f"/api/v1/analytics/agents?{period}"),
+            floor=True,
+            repeat=repeat,
+            slowest=5,
+        )
+    if "dashboard" in names:
+        manager = Agent.objects.filter(organization=org, role="manager").first()
+        admin = Client()
+        admin.force_login(manager)
+        bench.measure("dashboard", lambda: admin.get("/admin/dashboard/"), repeat=repeat, slowest=5)
 
 
 # --- The event pipeline ---------------------------------------------------------------
@@ -800,7 +919,15 @@ def main():
         "--pipeline-changes", type=int, help="event_pipeline changes (10,000; 2,000 quick)"
     )
     parser.add_argument(
-        "--only", choices=["event_pipeline"], help="measure this entry alone (latest.json too)"
+        "--analytics-repeat",
+        type=int,
+        help="repetitions of the analytics and dashboard entries (20; 10 quick)",
+    )
+    parser.add_argument(
+        "--only",
+        help="measure these entries alone, comma-separated: hot_paths (every request-path "
+        f"entry), {', '.join(AT_WORK)}, event_pipeline; latest.json keeps the other rows "
+        "of its previous run",
     )
     args = parser.parse_args()
     if connection.vendor != "postgresql":
@@ -814,23 +941,46 @@ def main():
     _, key = api_key_create(
         organization=org, name=f"bench {time.time():.0f}", role="manager", actor=None
     )
+    everything = ("hot_paths", *AT_WORK, "event_pipeline")
+    only = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else everything
+    unknown = sorted(set(only) - set(everything))
+    if unknown:
+        parser.error(f"--only: unknown {', '.join(unknown)}; choose from {', '.join(everything)}")
     bench = Bench(repeat=15 if args.quick else 40)
-    if args.only is None:
+    if "hot_paths" in only:
         hot_paths(bench, args, org=org, key=key, tickets=tickets)
+    at_work = [n for n in AT_WORK if n in only]
+    if at_work:
+        agents_at_work(bench, args, org=org, key=key, names=at_work)
     # Last: it adds messages and events, which the entries above must not see.
-    changes = args.pipeline_changes or (2_000 if args.quick else 10_000)
-    pipeline = event_pipeline(org, changes=changes, steady_changes=100 if args.quick else 200)
-    if pipeline is not None:
-        bench.results.append(pipeline)
+    if "event_pipeline" in only:
+        changes = args.pipeline_changes or (2_000 if args.quick else 10_000)
+        pipeline = event_pipeline(org, changes=changes, steady_changes=100 if args.quick else 200)
+        if pipeline is not None:
+            bench.results.append(pipeline)
 
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    results, plans, kept = bench.results, bench.plans, []
+    if args.only and RESULTS.exists():
+        # A partial run: the other entries' rows of the previous run stay (named in
+        # `kept`: measured then, possibly on another dataset or machine).
+        previous = json.loads(RESULTS.read_text())
+        measured = {row["name"] for row in results}
+        kept = [r for r in previous.get("results", []) if r["name"] not in measured]
+        results = kept + results
+        plans = {
+            **{k: v for k, v in previous.get("plans", {}).items() if k not in measured},
+            **plans,
+        }
+        kept = [r["name"] for r in kept]
     RESULTS.write_text(
         json.dumps(
             {
-                "dataset": {"tickets": tickets, "messages": messages},
+                "dataset": {"tickets": tickets, "messages": messages, **workforce(org)},
                 "machine": machine(),
-                "results": bench.results,
-                "plans": bench.plans,
+                "results": results,
+                "kept_from_previous_run": kept,
+                "plans": plans,
             },
             indent=2,
             default=str,

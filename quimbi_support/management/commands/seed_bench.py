@@ -18,8 +18,9 @@ from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
-from agents.models import Agent, Organization, Team
+from agents.models import Agent, Organization, Skill, Team
 from agents.services import agent_role_sync
+from routing.models import TeamRouting
 from rules.models import Rule
 from rules.services import scores_refresh
 from sla.models import BusinessCalendar, SLAPolicy
@@ -34,6 +35,8 @@ TABLES = [
     "tickets_ticketevent",
     "tickets_eventdelivery",
     "sla_slaclock",
+    "tickets_assignment",
+    "tickets_satisfaction",
 ]
 SUBJECTS = [
     "Where is my order",
@@ -61,6 +64,97 @@ PHRASES = [
     "I need the gift set delivered before the wedding on Saturday.",
     "I have applied a fifteen percent discount to your cart.",
 ]
+
+# --- The workforce (issue 13): 200 agents in 20 teams, skills, routing ---------------------
+AGENTS = 200
+TEAMS = [
+    "Tier 1",
+    "Tier 2",
+    "Billing",
+    "VIP",
+    "Returns",
+    "Shipping",
+    "Wholesale",
+    "Spanish desk",
+    "French desk",
+    "German desk",
+    "Subscriptions",
+    "Loyalty",
+    "Social",
+    "Phone desk",
+    "Chat desk",
+    "Escalations",
+    "Onboarding",
+    "Marketplace",
+    "Gift cards",
+    "Night shift",
+]
+# (name, tags, channels): a ticket with one of the tags or on one of the channels needs it.
+SKILLS = [
+    ("Spanish", ["es", "spanish"], []),
+    ("French", ["fr", "french"], []),
+    ("German", ["de", "german"], []),
+    ("Phone", [], ["phone"]),
+    ("Chat", [], ["chat"]),
+    ("SMS", [], ["sms"]),
+    ("Billing", ["billing", "refund", "charge"], []),
+    ("Returns", ["return", "damaged"], []),
+    ("VIP care", ["vip"], []),
+    ("Wholesale", ["wholesale", "b2b"], []),
+]
+
+
+STRATEGIES = ["skills"] * 4 + ["least_loaded"] * 3 + ["round_robin"] * 2 + ["manual"]
+
+
+def _strategy(t: int) -> str:
+    """8 teams route by skills, 6 least-loaded, 4 round-robin, 2 manually."""
+    return STRATEGIES[t % len(STRATEGIES)]
+
+
+def _has_calendar(t: int) -> bool:
+    """5 of the 20 teams work the office's hours; the others around the clock."""
+    return t % 4 == 1
+
+
+def _primary(i: int) -> int | None:
+    """Agent i's primary team (the manager, agent 0, is in none)."""
+    return None if i == 0 else i % len(TEAMS)
+
+
+def _teams_of(i: int) -> list[int]:
+    """Every agent in one team, every third in a second one."""
+    if i == 0:
+        return []
+    teams = [_primary(i)]
+    second = (i * 7 + 3) % len(TEAMS)
+    if i % 3 == 0 and second not in teams:
+        teams.append(second)
+    return teams
+
+
+def _skills_of(i: int) -> list[int]:
+    """1 to 3 skills each, varied within a team (its members are i, i + 20, ...)."""
+    n = len(SKILLS)
+    first = (i + i // len(TEAMS)) % n
+    skills = [first]
+    if i % 2 == 0:
+        skills.append((first + 3) % n)
+    if i % 3 == 0:
+        skills.append((first + 6) % n)
+    return skills
+
+
+def _availability(i: int) -> str:
+    """Most agents available, about 1 in 23 away and 1 in 23 offline."""
+    return {7: "away", 13: "offline"}.get(i % 23, "available")
+
+
+def _capacity(i: int) -> int:
+    """The dataset keeps half its tickets active (the existing entries measure that), so
+    an agent holds ~1,750 open tickets: capacities of 1,700 to 2,299 leave most agents
+    room and a few at capacity, as the skills strategy meets them."""
+    return 1_700 + (i * 37) % 600
 
 
 class Progress:
@@ -125,6 +219,10 @@ class Command(BaseCommand):
         progress = Progress("smart scores", active)
         for org in orgs:
             progress.advance(scores_refresh(organization_id=org["org"].pk))
+        # The scores rewrote the active half of the tickets: vacuum them again, or every
+        # index-only scan over tickets visits the heap (as it would until autovacuum ran).
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE tickets_ticket")
         self.stdout.write(
             f"Loaded {tickets:,} tickets and {tickets * messages_per_ticket:,} messages in "
             f"{len(orgs)} organization(s) in {time.monotonic() - started:.0f} s."
@@ -137,7 +235,8 @@ class Command(BaseCommand):
                 "TRUNCATE tickets_ticket, tickets_message, tickets_ticketevent, "
                 "tickets_eventdelivery, sla_slaclock, sla_slaevent, sla_slanotification, "
                 "tickets_customer, tickets_historicalcustomer, tickets_ticket_tags, "
-                "tickets_assignment, tickets_historicalticket CASCADE"
+                "tickets_assignment, tickets_satisfaction, tickets_historicalsatisfaction, "
+                "tickets_historicalticket CASCADE"
             )
         SLAPolicy.objects.all().delete()
         BusinessCalendar.objects.all().delete()
@@ -149,9 +248,7 @@ class Command(BaseCommand):
         org = Organization.objects.create(
             name=f"Bench {index + 1}", slug=f"{PREFIX}{index + 1}", timezone="America/New_York"
         )
-        teams = Team.objects.bulk_create(
-            Team(organization=org, name=n) for n in ("Tier 1", "Tier 2", "Billing", "VIP")
-        )
+        teams = Team.objects.bulk_create(Team(organization=org, name=n) for n in TEAMS)
         password = make_password("bench12345")
         agents = Agent.objects.bulk_create(
             Agent(
@@ -159,13 +256,28 @@ class Command(BaseCommand):
                 email=f"agent{i}@{org.slug}.example",
                 name=f"Agent {i}",
                 role="manager" if i == 0 else "agent",
-                availability="available",
+                availability=_availability(i),
+                capacity=_capacity(i),
                 password=password,
             )
-            for i in range(20)
+            for i in range(AGENTS)
         )
         for agent in agents:  # the role's group, so the manager can open the admin
             agent_role_sync(agent=agent)
+        skills = Skill.objects.bulk_create(
+            Skill(organization=org, name=name, tags=tags, channels=channels)
+            for name, tags, channels in SKILLS
+        )
+        members: dict[int, list] = {t: [] for t in range(len(TEAMS))}
+        memberships, holdings = [], []
+        for i, agent in enumerate(agents):
+            for t in _teams_of(i):
+                members[t].append(agent.pk)
+                memberships.append(Agent.teams.through(agent_id=agent.pk, team_id=teams[t].pk))
+            for k in _skills_of(i):
+                holdings.append(Agent.skills.through(agent_id=agent.pk, skill_id=skills[k].pk))
+        Agent.teams.through.objects.bulk_create(memberships)
+        Agent.skills.through.objects.bulk_create(holdings)
         Rule.objects.bulk_create(
             [
                 Rule(
@@ -227,10 +339,25 @@ class Command(BaseCommand):
             },
             actor=None,
         )
+        TeamRouting.objects.bulk_create(
+            TeamRouting(
+                team=team,
+                organization=org,
+                strategy=_strategy(t),
+                calendar=calendar if _has_calendar(t) else None,
+                on_agent_away=("keep", "redistribute", "return_to_queue")[t % 3],
+                is_default=t == 0,
+            )
+            for t, team in enumerate(teams)
+        )
         return {
             "org": org,
             "teams": [t.pk for t in teams],
             "agents": [a.pk for a in agents],
+            # The agents a team's tickets are assigned to: its primary members.
+            "members": [
+                [a.pk for i, a in enumerate(agents) if _primary(i) == t] for t in range(len(teams))
+            ],
             "policy": policy.pk,
         }
 
@@ -275,6 +402,14 @@ class Command(BaseCommand):
                 "INSERT INTO bench_org VALUES (%s, %s, %s, %s, %s)",
                 [n, o["org"].pk, o["agents"], o["teams"], o["policy"]],
             )
+        # Each team's primary members: a team's assigned tickets go to them.
+        self._sql("CREATE TEMP TABLE bench_team (n int, t int, id uuid, members uuid[])")
+        for n, o in enumerate(orgs):
+            for t, (team_id, members) in enumerate(zip(o["teams"], o["members"], strict=True)):
+                self._sql(
+                    "INSERT INTO bench_team VALUES (%s, %s, %s, %s)", [n, t, team_id, members]
+                )
+        self._sql("CREATE INDEX ON bench_team (n, t)")
         progress = Progress("customers", customers)
         self._sql("CREATE TEMP TABLE bench_customer (cg int PRIMARY KEY, id uuid, org uuid)")
         self._sql(
@@ -314,14 +449,17 @@ class Command(BaseCommand):
                     search_text, source, external_id, created_at, updated_at)
                 SELECT gen_random_uuid(), o.id, c.id, s.subject || ' #' || g, s.status,
                     s.priority, s.channel,
-                    CASE WHEN g %% 10 < 7 THEN o.agents[1 + (g %% 20)] END,
-                    CASE WHEN g %% 3 = 0 THEN o.teams[1 + (g %% 4)] END,
+                    CASE WHEN s.slot < 7
+                         THEN bt.members[1 + (g / 200) %% cardinality(bt.members)] END,
+                    CASE WHEN s.slot < 9 THEN bt.id END,
                     '[]', 0, '{{}}', 0,
-                    CASE WHEN s.status <> 'open' THEN s.created + interval '37 minutes' END,
-                    CASE WHEN s.status IN ('resolved', 'closed')
-                         THEN s.created + interval '2 days' END,
-                    CASE WHEN s.status = 'closed' THEN s.created + interval '3 days' END,
-                    s.created, {per_ticket},
+                    CASE WHEN s.status <> 'open' THEN tm.first_response END,
+                    CASE WHEN s.status IN ('resolved', 'closed') THEN tm.resolved END,
+                    CASE WHEN s.status = 'closed'
+                         THEN least(now(), tm.resolved + interval '1 day') END,
+                    CASE WHEN s.status IN ('resolved', 'closed') THEN tm.resolved
+                         ELSE s.created END,
+                    {per_ticket},
                     s.created + ({per_ticket} - 1) * interval '37 minutes',
                     left(s.phrase, 280), ({per_ticket} - 1) %% 2 = 1, '', NULL,
                     lower(s.subject || E'\\n' || s.phrase), 'bench', lpad(g::text, 9, '0'),
@@ -329,6 +467,7 @@ class Command(BaseCommand):
                 FROM generate_series(%s, %s - 1) g
                 JOIN bench_org o ON o.n = g %% {k}
                 JOIN bench_customer c ON c.cg = (g::bigint * 7919) %% {customers}
+                JOIN bench_team bt ON bt.n = g %% {k} AND bt.t = (g / 10) %% {len(TEAMS)}
                 CROSS JOIN LATERAL (SELECT
                     ({subjects})[1 + g %% {len(SUBJECTS)}] AS subject,
                     ({phrases})[1 + (g / 7) %% {len(PHRASES)}] AS phrase,
@@ -336,11 +475,28 @@ class Command(BaseCommand):
                            'closed','closed','closed','closed'])[1 + (g / 3) %% 10] AS status,
                     (ARRAY['low','normal','normal','normal','high','urgent'])[1 + g %% 6]
                         AS priority,
-                    (ARRAY['email','email','chat','sms','phone','form'])[1 + (g / 5) %% 6]
-                        AS channel,
+                    -- A hash: (g / 5) and the status's (g / 3) both follow g mod 30, which
+                    -- kept every open ticket on email.
+                    (ARRAY['email','email','chat','sms','phone','form'])[
+                        1 + ((g::bigint * 40503) / 64) %% 6] AS channel,
                     now() - (g::float / {tickets} * interval '730 days')
-                        - ((g::bigint * 7919) %% 3600) * interval '1 second' AS created
+                        - ((g::bigint * 7919) %% 3600) * interval '1 second' AS created,
+                    -- 7 in 10 assigned, 9 in 10 in a team: a hash, so that neither depends on
+                    -- the status, channel or team (all derived from g's digits).
+                    ((g::bigint * 2654435761) / 1024) %% 10 AS slot
                 ) s
+                -- First responses 3 minutes to ~12 hours after creation, resolutions ~1 hour
+                -- to ~9 days after it (skewed, so percentiles differ from means).
+                CROSS JOIN LATERAL (SELECT
+                    least(now(), s.created + (3 + ((g::bigint * 7919 + 13) %% 997) %% 100
+                        * (1 + ((g::bigint * 7919 + 13) %% 997) %% 7)) * interval '1 minute')
+                        AS first_response,
+                    least(now(), s.created + (3 + ((g::bigint * 7919 + 13) %% 997) %% 100
+                        * (1 + ((g::bigint * 7919 + 13) %% 997) %% 7)) * interval '1 minute'
+                        + (1 + ((g::bigint * 104729) %% 1009) %% 72
+                           * (1 + ((g::bigint * 104729) %% 1009) %% 3)) * interval '1 hour')
+                        AS resolved
+                ) tm
                 """,
                 [start, stop],
             )
@@ -447,3 +603,122 @@ class Command(BaseCommand):
             """
         )
         progress.advance(active)
+
+        self._work(tickets)
+
+    def _work(self, tickets):
+        """The workforce's traces (issue 13's analytics): one Assignment per assigned
+        ticket (5% also a transfer), CSAT ratings on 40% of the resolved and closed
+        tickets, and for the last 130 days the status-change events (resolutions, 4%
+        reopened first) and the decided first-response and resolution SLA clocks."""
+        progress = Progress("assignments", tickets)
+        # The first assignment: by the team's strategy when it routes automatically; a
+        # transferred ticket (1 in 20) went to another agent first.
+        self._sql(
+            """
+            INSERT INTO tickets_assignment (ticket_id, from_agent_id, to_agent_id,
+                from_team_id, to_team_id, by_id, kind, reason, explanation,
+                capacity_overridden, created_at)
+            SELECT t.id, NULL,
+                CASE WHEN t.external_id::bigint %% 20 = 3
+                     THEN o.agents[2 + (t.external_id::bigint / 7) %% (cardinality(o.agents) - 1)]
+                     ELSE t.assignee_id END,
+                NULL, t.team_id, NULL,
+                CASE WHEN r.strategy IN ('round_robin', 'least_loaded', 'skills') THEN 'auto'
+                     ELSE 'manual' END,
+                coalesce(r.strategy, 'manual') || ': chosen at creation',
+                jsonb_build_object('strategy', coalesce(r.strategy, 'manual'),
+                                   'outcome', 'assigned', 'trigger', 'ticket_created'),
+                false, t.created_at + interval '1 minute'
+            FROM tickets_ticket t
+            JOIN bench_org o ON o.id = t.organization_id
+            LEFT JOIN routing_teamrouting r ON r.team_id = t.team_id
+            WHERE t.assignee_id IS NOT NULL
+            """
+        )
+        self._sql(
+            """
+            INSERT INTO tickets_assignment (ticket_id, from_agent_id, to_agent_id,
+                from_team_id, to_team_id, by_id, kind, reason, explanation,
+                capacity_overridden, created_at)
+            SELECT t.id,
+                o.agents[2 + (t.external_id::bigint / 7) %% (cardinality(o.agents) - 1)],
+                t.assignee_id, t.team_id, t.team_id, o.agents[1], 'transfer',
+                'Needs a specialist', '{}', false,
+                least(coalesce(t.first_response_at, now()), t.created_at + interval '2 hours')
+            FROM tickets_ticket t JOIN bench_org o ON o.id = t.organization_id
+            WHERE t.assignee_id IS NOT NULL AND t.external_id::bigint %% 20 = 3
+            """
+        )
+        progress.advance(tickets)
+
+        progress = Progress("csat ratings", tickets)
+        self._sql(
+            """
+            INSERT INTO tickets_satisfaction (organization_id, ticket_id, rating, comment,
+                rated_at)
+            SELECT t.organization_id, t.id,
+                (ARRAY[1, 2, 3, 4, 4, 5, 5, 5, 5, 5])[1 + (t.external_id::bigint / 5) %% 10],
+                CASE WHEN (t.external_id::bigint / 5) %% 10 < 2
+                     THEN 'It took too long.' ELSE '' END,
+                least(now(), t.resolved_at
+                      + (t.external_id::bigint %% 48) * interval '1 hour')
+            FROM tickets_ticket t
+            WHERE t.status IN ('resolved', 'closed') AND t.external_id::bigint %% 5 < 2
+            """
+        )
+        progress.advance(tickets)
+
+        progress = Progress("recent history", tickets)
+        recent = "t.created_at >= now() - interval '130 days'"
+        # Status changes: the resolution (and the close), and 1 in 25 resolved, reopened
+        # and resolved again.
+        self._sql(
+            f"""
+            INSERT INTO tickets_ticketevent (organization_id, ticket_id, kind, version,
+                actor_id, actor_label, payload, created_at, handled_at)
+            SELECT t.organization_id, t.id, 'ticket.status_changed', 1, t.assignee_id, '',
+                   jsonb_build_object('from', e.from_status, 'to', e.to_status, 'reason', ''),
+                   e.at, e.at
+            FROM tickets_ticket t
+            CROSS JOIN LATERAL (VALUES
+                (1, 'in_progress', 'resolved',
+                 t.created_at + (t.resolved_at - t.created_at) * 0.4),
+                (2, 'resolved', 'open', t.created_at + (t.resolved_at - t.created_at) * 0.6),
+                (3, 'in_progress', 'resolved', t.resolved_at),
+                (4, 'resolved', 'closed', t.closed_at)
+            ) e(step, from_status, to_status, at)
+            WHERE {recent} AND t.status IN ('resolved', 'closed')
+              AND (e.step = 3 OR (e.step < 3 AND t.external_id::bigint %% 25 = 1)
+                   OR (e.step = 4 AND t.closed_at IS NOT NULL))
+            """
+        )
+        # Decided clocks: first responses (4 hours) and resolutions (2 days), met or
+        # breached and met late; business time taken as 60% of the calendar time.
+        self._sql(
+            f"""
+            INSERT INTO sla_slaclock (organization_id, ticket_id, policy_id, metric, status,
+                is_open, target_seconds, started_at, segment_started_at, consumed_seconds,
+                paused_at, due_at, at_risk_due_at, at_risk_at, met_at, breached_at,
+                created_at, updated_at)
+            SELECT t.organization_id, t.id, o.policy, m.metric,
+                CASE WHEN m.done_at > t.created_at + m.target THEN 'breached' ELSE 'met' END,
+                false, extract(epoch FROM m.target)::int, t.created_at, NULL,
+                0.6 * extract(epoch FROM m.done_at - t.created_at), NULL,
+                t.created_at + m.target, t.created_at + m.target * 0.8,
+                CASE WHEN m.done_at > t.created_at + m.target * 0.8
+                     THEN t.created_at + m.target * 0.8 END,
+                m.done_at,
+                CASE WHEN m.done_at > t.created_at + m.target
+                     THEN t.created_at + m.target END,
+                t.created_at, m.done_at
+            FROM tickets_ticket t
+            JOIN bench_org o ON o.id = t.organization_id
+            CROSS JOIN LATERAL (VALUES
+                ('first_response', interval '4 hours', t.first_response_at),
+                ('resolution', interval '2 days', t.resolved_at)
+            ) m(metric, target, done_at)
+            WHERE {recent} AND m.done_at IS NOT NULL
+            """
+        )
+        progress.advance(tickets)
