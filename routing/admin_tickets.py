@@ -5,51 +5,59 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
-from django.utils.html import format_html
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
+from django.utils.timezone import localtime
 
 from agents.exceptions import DomainError
 from agents.models import Agent, Team
+from routing.selectors import assignments_for_ticket
 from routing.services import ticket_assign_manual, ticket_route
 from tickets.models import Assignment, Ticket
 
 
-class AssignmentInline(admin.TabularInline):
-    """Who the ticket moved from and to, by whom, how and why (read-only)."""
+def _why(assignment: Assignment) -> str:
+    """The routing explanation in one line, and who was skipped and why."""
+    explanation = assignment.explanation or {}
+    why = explanation.get("why", "") + (
+        " (over capacity)" if assignment.capacity_overridden else ""
+    )
+    skipped = "; ".join(
+        f"{c['name']}: {c.get('detail') or c.get('skipped')}"
+        for c in explanation.get("candidates", [])
+        if c.get("skipped")
+    )
+    return format_html("{}<br><small>{}</small>", why, skipped) if skipped else why
 
-    model = Assignment
-    fk_name = "ticket"
-    extra = 0
-    can_delete = False
-    verbose_name = "assignment"
-    verbose_name_plural = "Assignment history"
-    fields = ["created_at", "kind", "from_agent", "to_agent", "to_team", "by", "reason", "why"]
-    readonly_fields = fields
-    ordering = ["-created_at", "-id"]
 
-    def get_queryset(self, request):
-        return (
-            super().get_queryset(request).select_related("from_agent", "to_agent", "to_team", "by")
-        )
+HISTORY_COLUMNS = ("When", "Reason", "From", "To", "Team", "By", "Note", "Why this agent")
 
-    @admin.display(description="why this agent")
-    def why(self, obj):
-        explanation = obj.explanation or {}
-        skipped = [
-            f"{c['name']}: {c.get('detail') or c.get('skipped')}"
-            for c in explanation.get("candidates", [])
-            if c.get("skipped")
-        ]
-        return format_html(
-            "{}<br><small>{}</small>",
-            explanation.get("why", "") + (" (over capacity)" if obj.capacity_overridden else ""),
-            "; ".join(skipped),
-        )
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+def assignment_history_table(ticket: Ticket) -> str:
+    """The ticket's assignments, newest first, as a read-only table (one query)."""
+    rows = assignments_for_ticket(ticket=ticket)
+    if not rows:
+        return "No assignment yet."
+    body = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+        "<td>{}</td><td>{}</td></tr>",
+        (
+            (
+                date_format(localtime(a.created_at), "DATETIME_FORMAT"),
+                a.get_kind_display(),
+                a.from_agent or "-",
+                a.to_agent or "-",
+                a.to_team or "-",
+                a.by or "system",
+                a.reason,
+                _why(a),
+            )
+            for a in rows
+        ),
+    )
+    head = format_html_join("", "<th>{}</th>", ((c,) for c in HISTORY_COLUMNS))
+    return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, body)
 
 
 class AssignForm(forms.Form):
@@ -81,10 +89,23 @@ def routing_ticket_admin(base: type[admin.ModelAdmin]) -> type[admin.ModelAdmin]
     """The registered ticket admin with routing's inline and actions added."""
 
     class RoutingTicketAdmin(base):
-        # The history inline (AssignmentInline) waits until the ticket form's tests post
-        # its management form; the API serves the history meanwhile.
-        inlines = list(base.inlines)
         actions = [*base.actions, "assign_to_agent", "transfer_to", "route_now"]
+
+        def get_readonly_fields(self, request, obj=None):
+            return [*super().get_readonly_fields(request, obj), "assignment_history"]
+
+        def get_fieldsets(self, request, obj=None):
+            fieldsets = list(super().get_fieldsets(request, obj))
+            if obj is None:
+                return fieldsets
+            return [
+                *fieldsets,
+                ("Assignment history", {"fields": ["assignment_history"]}),
+            ]
+
+        @admin.display(description="Assignments (newest first)")
+        def assignment_history(self, obj):
+            return assignment_history_table(obj)
 
         def _assign_action(self, request, queryset, *, transfer: bool):
             organization_id = None if request.user.is_superuser else request.user.organization_id

@@ -7,6 +7,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from agents.tests.factories import AgentFactory, TeamFactory
 from routing.models import TeamRouting
 from tickets.models import Assignment
+from tickets.tests.test_admin import _post_ticket
 
 CHANGELIST = "/admin/tickets/ticket/"
 
@@ -87,3 +88,24 @@ def test_the_assign_form_offers_only_the_organizations_agents(
     assert "Select a valid choice" in refused.content.decode()
     ticket.refresh_from_db()
     assert ticket.assignee is None
+
+
+def test_the_ticket_page_shows_the_assignment_history_with_the_why(
+    manager_client, organization, team, make_ticket
+):
+    ann = _member(organization, team, "Ann")
+    _member(organization, team, "Bo", availability="away")
+    ticket = make_ticket(team=team)
+    manager_client.post(CHANGELIST, {"action": "route_now", ACTION_CHECKBOX_NAME: [str(ticket.pk)]})
+    page = manager_client.get(f"{CHANGELIST}{ticket.pk}/change/").content.decode()
+    assert "Assignment history" in page
+    assert "Why this agent" in page
+    history = page.split("Assignment history", 1)[1]
+    assert "Ann" in history and "Auto" in history and "least" in history.lower()
+    assert "Bo: " in history  # the skipped candidate, with the reason
+    # The page still saves (the history is shown, not a formset to post).
+    ticket.refresh_from_db()
+    saved = _post_ticket(manager_client, ticket, subject="Renamed")
+    assert saved.status_code == 302
+    ticket.refresh_from_db()
+    assert ticket.assignee == ann
