@@ -13,11 +13,10 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models import Count, Q
 
 from agents.models import Agent, Team
-from analytics.selectors import DEFAULT_DAYS, MAX_DAYS
+from analytics.selectors import DEFAULT_DAYS, MAX_DAYS, Period, daily_counts
 from tickets import lifecycle
 from tickets.models import Priority, SlaStatus, Ticket
 
@@ -111,7 +110,8 @@ def dashboard_queue(*, organization_id, team_id=None) -> dict:
         _active_tickets(organization_id=organization_id, team_id=team_id)
         .order_by()
         .values("priority", "sla_status")
-        .annotate(n=Count("pk"), unassigned=Count("pk", filter=Q(assignee__isnull=True)))
+        # Columns of ticket_open_grid_idx only, so PostgreSQL reads the index alone.
+        .annotate(n=Count("*"), unassigned=Count("priority", filter=Q(assignee__isnull=True)))
     )
     grid = {(row["priority"], row["sla_status"]): row["n"] for row in grouped}
     unassigned = sum(row["unassigned"] for row in grouped)
@@ -139,82 +139,83 @@ def dashboard_queue(*, organization_id, team_id=None) -> dict:
     }
 
 
-def _count(queryset, group_by: str, *, total=None) -> Subquery:
-    """A correlated subquery: the count (or the Sum of `total`) of `queryset`'s rows."""
-    aggregate = Sum(total) if total else Count("pk")
-    return Coalesce(
-        Subquery(
-            queryset.order_by().values(group_by).annotate(n=aggregate).values("n")[:1],
-            output_field=IntegerField(),
-        ),
-        0,
-    )
-
-
 def dashboard_team_workload(*, organization_id, team_id=None) -> list[dict]:
-    """Each team's workload against its capacity. One query (correlated subqueries).
+    """Each team's workload against its capacity. Four grouped queries.
 
     capacity: the sum of its active members' capacities; assigned: open tickets assigned
     to its active members (an agent in two teams counts in both); queued: its unassigned
     open tickets; load: (assigned + queued) / capacity, in percent (None without capacity).
     """
-    memberships = Agent.teams.through.objects.filter(team_id=OuterRef("pk"), agent__is_active=True)
-    active = _active_tickets(organization_id=organization_id)
     teams = Team.objects.filter(organization_id=organization_id)
     if team_id:
         teams = teams.filter(pk=team_id)
-    teams = teams.annotate(
-        member_count=_count(memberships, "team_id"),
-        available_count=_count(
-            memberships.filter(agent__availability=Agent.Availability.AVAILABLE), "team_id"
-        ),
-        capacity=_count(memberships, "team_id", total="agent__capacity"),
-        assigned=_count(
-            active.filter(assignee__teams=OuterRef("pk"), assignee__is_active=True),
-            "organization_id",
-        ),
-        queued=_count(
-            active.filter(team_id=OuterRef("pk"), assignee__isnull=True), "organization_id"
-        ),
-    ).order_by("name", "pk")
-    rows = []
-    for team in teams.values(
-        "pk", "name", "member_count", "available_count", "capacity", "assigned", "queued"
-    ):
-        workload = team["assigned"] + team["queued"]
-        load = round(100 * workload / team["capacity"]) if team["capacity"] else None
-        rows.append({**team, "workload": workload, "load_percent": load})
-    return rows
+    rows = {
+        team["pk"]: {
+            **team,
+            "member_count": 0,
+            "available_count": 0,
+            "capacity": 0,
+            "assigned": 0,
+            "queued": 0,
+        }
+        for team in teams.order_by("name", "pk").values("pk", "name")
+    }
+    members = Agent.teams.through.objects.filter(
+        team_id__in=teams.values("pk"), agent__is_active=True
+    ).values("team_id", "agent_id", "agent__capacity", "agent__availability")
+    # By assignee among the organization's agents: the assignee index alone answers.
+    open_by_agent = dict(
+        Ticket.objects.filter(
+            status__in=lifecycle.ACTIVE_STATUSES,
+            assignee__in=Agent.objects.filter(organization_id=organization_id, is_active=True),
+        )
+        .order_by()
+        .values_list("assignee_id")
+        .annotate(n=Count("*"))
+    )
+    for member in members:
+        row = rows[member["team_id"]]
+        row["member_count"] += 1
+        row["available_count"] += member["agent__availability"] == Agent.Availability.AVAILABLE
+        row["capacity"] += member["agent__capacity"] or 0
+        row["assigned"] += open_by_agent.get(member["agent_id"], 0)
+    queued = (
+        _active_tickets(organization_id=organization_id)
+        .filter(assignee__isnull=True, team_id__in=list(rows))
+        .order_by()
+        .values_list("team_id")
+        .annotate(n=Count("*"))
+    )
+    for team_pk, n in queued:
+        rows[team_pk]["queued"] = n
+    out = []
+    for row in rows.values():
+        workload = row["assigned"] + row["queued"]
+        load = round(100 * workload / row["capacity"]) if row["capacity"] else None
+        out.append({**row, "workload": workload, "load_percent": load})
+    return out
 
 
 def dashboard_trends(
     *, organization_id, start: date, end: date, tz: ZoneInfo, team_id=None
 ) -> list[dict]:
     """Per day of the period (organization's time zone): tickets created, resolved and
-    first answered. Three grouped queries; days without any are zeros.
+    first answered (analytics.selectors.daily_counts: the roll-up, then live); days
+    without any are zeros.
 
-    Resolved counts tickets whose current resolved_at falls on that day (a reopened
-    ticket loses it until resolved again).
+    Resolved counts tickets whose resolved_at falls on that day (a reopened ticket loses
+    it until resolved again; a rolled-up day keeps what it had when rolled up).
     """
     since, until = period_bounds(start=start, end=end, tz=tz)
-    tickets = Ticket.objects.filter(organization_id=organization_id)
-    if team_id:
-        tickets = tickets.filter(team_id=team_id)
+    period = Period(start, end, str(tz), since, until)
+    counts = daily_counts(organization_id=organization_id, period=period, team_id=team_id)
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
-    rows = {day: {"day": day, "created": 0, "resolved": 0, "first_responses": 0} for day in days}
-    for key, field in (
-        ("created", "created_at"),
-        ("resolved", "resolved_at"),
-        ("first_responses", "first_response_at"),
-    ):
-        grouped = (
-            tickets.filter(**{f"{field}__gte": since, f"{field}__lt": until})
-            .order_by()
-            .annotate(day=TruncDate(field, tzinfo=tz))
-            .values("day")
-            .annotate(n=Count("pk"))
-        )
-        for row in grouped:
-            if row["day"] in rows:
-                rows[row["day"]][key] = row["n"]
-    return list(rows.values())
+    return [
+        {
+            "day": day,
+            "created": counts[day]["created"] if day in counts else 0,
+            "resolved": counts[day]["resolved"] if day in counts else 0,
+            "first_responses": counts[day]["first_responses"] if day in counts else 0,
+        }
+        for day in days
+    ]

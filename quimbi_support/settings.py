@@ -318,6 +318,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "routing.queues_drain",
         "schedule": env.float("ROUTING_QUEUE_SECONDS", default=60.0),
     },
+    "analytics.rollup_refresh": {
+        "task": "analytics.rollup_refresh",
+        "schedule": env.float("ANALYTICS_ROLLUP_SECONDS", default=3600.0),
+    },
 }
 
 # --- External systems -----------------------------------------------------------------

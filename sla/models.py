@@ -210,6 +210,17 @@ class SLAClock(models.Model):
             ),
             models.Index(fields=["ticket", "is_open"], name="clock_ticket_idx"),
             models.Index(fields=["policy", "metric", "started_at"], name="clock_report_idx"),
+            # Reports (analytics): the clocks met or breached in a period.
+            models.Index(
+                fields=["organization", "met_at"],
+                condition=Q(met_at__isnull=False),
+                name="clock_org_met_idx",
+            ),
+            models.Index(
+                fields=["organization", "breached_at"],
+                condition=Q(breached_at__isnull=False),
+                name="clock_org_breached_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -245,6 +245,44 @@ class Ticket(models.Model):
                 condition=Q(sla_due_at__isnull=False),
                 name="ticket_sla_due_idx",
             ),
+            # Reports (analytics): the first responses and resolutions of a period.
+            models.Index(
+                fields=["organization", "first_response_at"],
+                condition=Q(first_response_at__isnull=False),
+                name="ticket_org_first_response_idx",
+            ),
+            models.Index(
+                fields=["organization", "resolved_at"],
+                condition=Q(resolved_at__isnull=False),
+                name="ticket_org_resolved_idx",
+            ),
+            # The tickets created in a period by status, priority and channel (read
+            # index-only on PostgreSQL).
+            models.Index(
+                fields=["organization", "created_at"],
+                include=["status", "priority", "channel"],
+                name="ticket_org_created_report_idx",
+            ),
+            # The open queue by priority and SLA state (the dashboard), index-only.
+            models.Index(
+                fields=["organization", "priority", "sla_status"],
+                condition=Q(status__in=lifecycle.ACTIVE_STATUSES),
+                include=["assignee"],
+                name="ticket_open_grid_idx",
+            ),
+            # An agent's open load (routing's capacity check, the reports): a small
+            # index that COUNT(*) reads alone.
+            models.Index(
+                fields=["assignee"],
+                condition=Q(status__in=lifecycle.ACTIVE_STATUSES),
+                name="ticket_agent_load_idx",
+            ),
+            # A team's waiting (unassigned, active) tickets.
+            models.Index(
+                fields=["organization", "team"],
+                condition=Q(status__in=lifecycle.ACTIVE_STATUSES, assignee__isnull=True),
+                name="ticket_team_waiting_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -319,7 +357,16 @@ class Message(models.Model):
                 name="message_internal_never_sent",
             ),
         ]
-        indexes = [models.Index(fields=["ticket", "created_at"], name="message_ticket_time_idx")]
+        indexes = [
+            models.Index(fields=["ticket", "created_at"], name="message_ticket_time_idx"),
+            # Reports (analytics): the agents' public replies of a period.
+            models.Index(
+                fields=["organization", "created_at"],
+                condition=Q(from_agent=True, is_internal=False),
+                include=["author_agent", "ticket"],
+                name="message_org_reply_time_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         kind = "note" if self.is_internal else ("agent" if self.from_agent else "customer")
@@ -369,6 +416,8 @@ class Assignment(models.Model):
             models.Index(fields=["ticket", "-created_at"], name="assignment_ticket_idx"),
             # Performance reports: assignments to an agent over a period.
             models.Index(fields=["to_agent", "created_at"], name="assignment_agent_time_idx"),
+            # Reports (analytics): every assignment of a period.
+            models.Index(fields=["created_at"], name="assignment_time_idx"),
         ]
 
     def __str__(self) -> str:
@@ -455,6 +504,10 @@ class TicketEvent(models.Model):
             models.Index(fields=["ticket", "-created_at"], name="event_ticket_time_idx"),
             models.Index(
                 fields=["id"], condition=Q(handled_at__isnull=True), name="event_unhandled_idx"
+            ),
+            # Reports (analytics): the status changes (reopens, resolutions) of a period.
+            models.Index(
+                fields=["organization", "kind", "created_at"], name="event_org_kind_time_idx"
             ),
         ]
 

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from urllib.parse import urlencode, urlsplit
+from zoneinfo import ZoneInfo
 
 from django import forms
 from django.apps import apps
@@ -348,6 +349,8 @@ def world_build() -> World:
     from agents.models import Agent, AgentToken, ApiKey, Organization, Skill, Team
     from agents.services import agent_role_sync, agent_token_create, api_key_create
     from agents.tests.factories import AgentFactory
+    from analytics.models import RollupState
+    from analytics.rollup import rollup_build
     from intelligence.models import (
         CustomerIntelligence,
         QuimbiAccount,
@@ -526,6 +529,10 @@ def world_build() -> World:
     satisfaction = Satisfaction.objects.create(
         organization=org_a, ticket=rated, rating=4, comment=f"{MARK} thanks"
     )
+    # The reports' roll-up of today (rolled_through stays unset: reports go live).
+    today = timezone.now().date()
+    RollupState.objects.create(organization=org_a)
+    rollup_build(organization_id=org_a.pk, first_day=today, last_day=today, tz=ZoneInfo("UTC"))
     # No base_url: Quimbi stays unconfigured, so no request ever leaves the process.
     account = QuimbiAccount.objects.create(organization=org_a, api_key=f"{mark}-quimbi-key")
     world.secrets.append(account.api_key)

@@ -1,0 +1,146 @@
+"""Writing the daily roll-up (analytics.models), set-based.
+
+`rollup_refresh` brings an organization's roll-up up to yesterday (in its time zone)
+and rebuilds the last REBUILD_DAYS days, for changes that land after a day ends (a
+rating replaced, a clock decided late, an import). The beat task runs it hourly;
+`manage.py analytics_rollup` runs it by hand (`--rebuild` starts over).
+
+A day is rebuilt whole: its rows are deleted and written again in one transaction,
+holding the organization's RollupState row, so two refreshes never interleave.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db import connection, transaction
+from django.db.models import Exists, F, FloatField, Min, OuterRef, Value
+from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
+
+from agents.models import Organization
+from analytics import figures
+from analytics.models import DailyFigures, GroupKind, ResponseTime, RollupState
+from sla.models import SLAClock
+from tickets.models import Ticket
+
+REBUILD_DAYS = 3
+CHUNK_DAYS = 31
+GROUPINGS = (figures.BY_ORGANIZATION, figures.BY_AGENT, figures.BY_TEAM)
+
+
+def _midnight(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=tz)
+
+
+def rollup_build(*, organization_id, first_day: date, last_day: date, tz: ZoneInfo) -> int:
+    """Rebuild first_day..last_day: the day figures of the organization, each agent and
+    each team, and the ResponseTime facts. Returns the rows written. The caller holds
+    the organization's RollupState row."""
+    since, until = _midnight(first_day, tz), _midnight(last_day + timedelta(days=1), tz)
+    days = {"day__gte": first_day, "day__lte": last_day}
+    DailyFigures.objects.filter(organization_id=organization_id, **days).delete()
+    ResponseTime.objects.filter(organization_id=organization_id, **days).delete()
+    rows = []
+    for grouping in GROUPINGS:
+        computed = figures.day_figures(
+            organization_id=organization_id, since=since, until=until, tz=tz, grouping=grouping
+        )
+        for (group, day), counts in computed.items():
+            rows.append(
+                DailyFigures(
+                    organization_id=organization_id,
+                    day=day,
+                    kind=grouping.kind,
+                    agent_id=group if grouping.kind == GroupKind.AGENT else None,
+                    team_id=group if grouping.kind == GroupKind.TEAM else None,
+                    **counts,
+                )
+            )
+    DailyFigures.objects.bulk_create(rows, batch_size=2000)
+    written = len(rows)
+    for metric, at in figures.METRICS.items():
+        written += _facts_insert(
+            organization_id=organization_id, metric=metric, at=at, since=since, until=until, tz=tz
+        )
+    return written
+
+
+def _facts_insert(*, organization_id, metric: str, at: str, since, until, tz) -> int:
+    """INSERT … SELECT the tickets' `metric` durations of [since, until) as facts."""
+    clock = SLAClock.objects.filter(ticket_id=OuterRef("pk"), metric=metric, met_at__isnull=False)
+    select = (
+        Ticket.objects.filter(
+            organization_id=organization_id, **{f"{at}__gte": since, f"{at}__lt": until}
+        )
+        .order_by()
+        .values(
+            o=F("organization_id"),
+            d=TruncDate(at, tzinfo=tz),
+            m=Value(metric),
+            tk=F("pk"),
+            a=F("assignee_id"),
+            tm=F("team_id"),
+            s=Coalesce(
+                figures.clock_seconds(metric),
+                figures.Seconds(F(at), F("created_at")),
+                output_field=FloatField(),
+            ),
+            bz=Exists(clock),
+        )
+    )
+    sql, params = select.query.sql_with_params()
+    table = ResponseTime._meta.db_table
+    columns = "organization_id, day, metric, ticket_id, agent_id, team_id, seconds, business"
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} ({columns}) {sql}", params)
+        return cursor.rowcount
+
+
+def _first_day(organization_id, tz: ZoneInfo) -> date | None:
+    first = Ticket.objects.filter(organization_id=organization_id).aggregate(at=Min("created_at"))
+    return first["at"].astimezone(tz).date() if first["at"] else None
+
+
+def rollup_refresh(*, organization_id, rebuild: bool = False, now: datetime | None = None) -> int:
+    """Roll the organization's days up to yesterday, rebuilding the last REBUILD_DAYS
+    (everything with `rebuild`, or when its time zone changed). Returns the days built."""
+    organization = Organization.objects.only("timezone").get(pk=organization_id)
+    tz = ZoneInfo(organization.timezone or "UTC")
+    yesterday = (now or timezone.now()).astimezone(tz).date() - timedelta(days=1)
+    state, _ = RollupState.objects.get_or_create(organization_id=organization_id)
+    if rebuild or state.timezone != str(tz) or state.rolled_through is None:
+        start = _first_day(organization_id, tz)
+        if state.rolled_through is not None:
+            with transaction.atomic():
+                RollupState.objects.filter(pk=state.pk).update(
+                    rolled_through=None, timezone=str(tz)
+                )
+                DailyFigures.objects.filter(organization_id=organization_id).delete()
+                ResponseTime.objects.filter(organization_id=organization_id).delete()
+    else:
+        start = state.rolled_through - timedelta(days=REBUILD_DAYS - 1)
+    if start is None or start > yesterday:
+        return 0
+    built = 0
+    while start <= yesterday:
+        last = min(start + timedelta(days=CHUNK_DAYS - 1), yesterday)
+        with transaction.atomic():
+            locked = RollupState.objects.select_for_update().get(pk=state.pk)
+            rollup_build(organization_id=organization_id, first_day=start, last_day=last, tz=tz)
+            through = max(locked.rolled_through or last, last)
+            RollupState.objects.filter(pk=state.pk).update(
+                rolled_through=through, timezone=str(tz), rebuilt_at=timezone.now()
+            )
+        built += (last - start).days + 1
+        start = last + timedelta(days=1)
+    return built
+
+
+def rollup_refresh_all(*, now: datetime | None = None) -> int:
+    """rollup_refresh for every organization; returns the days built."""
+    return sum(
+        rollup_refresh(organization_id=pk, now=now)
+        for pk in Organization.objects.values_list("pk", flat=True)
+    )
