@@ -4,7 +4,7 @@ standing (availability, open load, skills), which the strategies choose from."""
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from agents.models import Agent, Skill, Team
 from routing.models import AwayPolicy, Strategy, TeamRouting
@@ -72,24 +72,37 @@ def skills_required(*, ticket: Ticket) -> list[Skill]:
 
 
 def open_load(agent_ids) -> dict:
-    """Open (active) tickets per agent: one grouped count over the agent-queue index."""
+    """Open (active) tickets per agent: one grouped count, an index-only scan of the
+    small partial index on the assignee (routing migration 0003). Run it after the
+    agents' rows are locked, as its own statement: under READ COMMITTED only a
+    statement that starts after the locks sees the assignments committed before them."""
     rows = (
         Ticket.objects.filter(assignee_id__in=list(agent_ids), status__in=lifecycle.ACTIVE_STATUSES)
         .values("assignee_id")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("*"))
     )
     return {row["assignee_id"]: row["n"] for row in rows}
 
 
-def team_members(*, team: Team, for_update: bool = False) -> QuerySet[Agent]:
+def team_members(*, team: Team, for_update: bool = False, skills=()) -> QuerySet[Agent]:
     """Active members of the team, in a stable order (the round-robin ring); with
-    `for_update` their rows are locked in that order (capacity under concurrency)."""
+    `for_update` their rows are locked in that order (capacity under concurrency). With
+    `skills`, each member says in the same query which of them they hold (`holds_skill_<i>`
+    for `skills[i]`; see `skill_ids_held`)."""
     members = Agent.objects.filter(
         teams=team, organization_id=team.organization_id, is_active=True
     ).order_by("pk")
+    held = Agent.skills.through.objects.filter(agent_id=OuterRef("pk"))
+    for i, skill in enumerate(skills):
+        members = members.annotate(**{f"holds_skill_{i}": Exists(held.filter(skill_id=skill.pk))})
     if for_update:
         members = members.select_for_update(of=("self",))
     return members
+
+
+def skill_ids_held(member: Agent, skills) -> set:
+    """Which of `skills` a member from `team_members(skills=skills)` holds."""
+    return {skill.pk for i, skill in enumerate(skills) if getattr(member, f"holds_skill_{i}")}
 
 
 @dataclass
@@ -131,16 +144,13 @@ def candidates_assess(
     exclude_ids=(),
     check_skills: bool,
 ) -> list[Candidate]:
-    """Each member with their load and, when they cannot take the ticket, why not."""
+    """Each member with their load and, when they cannot take the ticket, why not.
+    `members` come from `team_members(skills=required)` (locked, when loads matter)."""
     loads = open_load(m.pk for m in members)
-    skills_by_agent: dict = {}
-    if check_skills and required:
-        through = Agent.skills.through.objects.filter(agent_id__in=[m.pk for m in members])
-        for agent_id, skill_id in through.values_list("agent_id", "skill_id"):
-            skills_by_agent.setdefault(agent_id, set()).add(skill_id)
     out = []
     for member in members:
-        c = Candidate(member, loads.get(member.pk, 0), skills_by_agent.get(member.pk, set()))
+        held = skill_ids_held(member, required) if check_skills else set()
+        c = Candidate(member, loads.get(member.pk, 0), held)
         if member.pk in exclude_ids:
             c.skipped, c.detail = EXCLUDED, "the tickets are being moved away from this agent"
         elif member.availability == Agent.Availability.AWAY:

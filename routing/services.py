@@ -22,7 +22,7 @@ from routing import selectors
 from routing.models import AwayPolicy, Strategy, TeamRouting
 from tickets import lifecycle
 from tickets.models import Assignment, Ticket
-from tickets.services import ticket_assign
+from tickets.services import _assign_locked, ticket_assign
 
 logger = logging.getLogger(__name__)
 
@@ -188,7 +188,7 @@ def ticket_route(
     """Route the ticket by its team's strategy (the organization's default team when it
     names none). Assigns the chosen agent, or leaves the ticket in the team's queue;
     either way the answer explains the choice: strategy, each candidate, why skipped."""
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    ticket = Ticket.objects.select_related("team").select_for_update(of=("self",)).get(pk=ticket.pk)
     team = ticket.team or selectors.default_team_get(organization_id=ticket.organization_id)
     if team is None:
         why = (
@@ -230,7 +230,7 @@ def _route_locked(
             "the ticket to an agent, or give the team a strategy.",
         )
         if ticket.team_id != team.pk:
-            ticket = ticket_assign(
+            ticket = _assign_locked(
                 ticket=ticket,
                 assignee=None,
                 team=team,
@@ -249,7 +249,7 @@ def _route_locked(
     required = selectors.skills_required(ticket=ticket) if check_skills else []
     if check_skills:
         explanation["required_skills"] = [s.name for s in required]
-    members = list(selectors.team_members(team=team, for_update=True))
+    members = list(selectors.team_members(team=team, for_update=True, skills=required))
     candidates = selectors.candidates_assess(
         members=members,
         required=required,
@@ -264,7 +264,7 @@ def _route_locked(
         explanation["outcome"] = QUEUED
         explanation["why"] = _nobody_why(candidates, within)
         if ticket.team_id != team.pk or ticket.assignee_id is not None:
-            ticket = ticket_assign(
+            ticket = _assign_locked(
                 ticket=ticket,
                 assignee=None,
                 team=team,
@@ -283,7 +283,7 @@ def _route_locked(
         if routing.pk is None or routing._state.adding:
             routing.save()
         TeamRouting.objects.filter(pk=routing.pk).update(last_agent=chosen.agent)
-    ticket = ticket_assign(
+    ticket = _assign_locked(
         ticket=ticket,
         assignee=chosen.agent,
         team=team,

@@ -41,6 +41,7 @@ from tickets.services.satisfaction import satisfaction_record
 from tickets.services.tags import tags_resolve
 from tickets.services.tickets import (
     PRIORITY_ORDER,
+    _assign_locked,
     _check_assignee,
     ticket_assign,
     ticket_change,
@@ -59,6 +60,7 @@ __all__ = [
     "TAG_MAX_LENGTH",
     "_UNSET",
     "_apply_status",
+    "_assign_locked",
     "_check_assignee",
     "_choice_check",
     "_customer_clean",

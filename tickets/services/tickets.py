@@ -230,7 +230,35 @@ def ticket_assign(
     routing app's rules (routing.services), checked before it calls this.
     """
     _choice_check(kind, Assignment.Kind.values, "kind")
-    ticket = _lock(ticket)
+    return _assign_locked(
+        ticket=_lock(ticket),
+        assignee=assignee,
+        team=team,
+        actor=actor,
+        reason=reason,
+        actor_label=actor_label,
+        kind=kind,
+        explanation=explanation,
+        capacity_overridden=capacity_overridden,
+    )
+
+
+def _assign_locked(
+    *,
+    ticket: Ticket,
+    assignee: Agent | None,
+    team: Team | None | object = _UNSET,
+    actor: Agent | None,
+    reason: str = "",
+    actor_label: str = "",
+    kind: str = Assignment.Kind.MANUAL,
+    explanation: dict | None = None,
+    capacity_overridden: bool = False,
+) -> Ticket:
+    """`ticket_assign` for a caller inside its own transaction that read `ticket` under
+    its row lock (routing): the same rows, without a savepoint or a second read of the
+    ticket. So an error here must end the caller's atomic block, not be caught in it."""
+    _choice_check(kind, Assignment.Kind.values, "kind")
     new_team = ticket.team if team is _UNSET else team
     _check_assignee(ticket.organization_id, assignee, new_team)
     if ticket.assignee_id == (assignee.pk if assignee else None) and (
