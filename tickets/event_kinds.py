@@ -104,6 +104,20 @@ TICKET_RATED = _kind(
     {"rating", "previous_rating", "comment"},
     "The customer rated the support (CSAT 1-5); a later rating replaces it.",
 )
+AUTOMATION_APPLIED = _kind(
+    "automation.applied",
+    TICKET,
+    1,
+    {"rule_id", "rule_name", "run_id", "trigger", "outcome", "actions", "error"},
+    "An automation rule ran on the ticket: what it did, or why it failed or stopped.",
+)
+AUTOMATION_WEBHOOK = _kind(
+    "automation.webhook",
+    TICKET,
+    1,
+    {"rule_id", "event", "data"},
+    "An automation's send_webhook_event action: a custom event for outbound webhooks.",
+)
 CUSTOMER_UPDATED = _kind(
     "customer.updated",
     CUSTOMER,
@@ -125,6 +139,8 @@ KINDS: dict[str, EventKind] = {
         SLA_AT_RISK,
         SLA_BREACHED,
         TICKET_RATED,
+        AUTOMATION_APPLIED,
+        AUTOMATION_WEBHOOK,
         CUSTOMER_UPDATED,
     )
 }

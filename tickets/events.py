@@ -30,7 +30,9 @@ Apps to the left of `tickets` register theirs in `AppConfig.ready()`:
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -67,6 +69,7 @@ CLAIM_LEASE = timedelta(minutes=5)  # a non-atomic handler's claim, if its worke
 ORDER_SLA_CLOCKS = 10
 ORDER_SCORE = 20
 ORDER_ESCALATION = 30
+ORDER_AUTOMATIONS = 50  # after routing (40): rules see the ticket as those left it
 ORDER_DEFAULT = 100
 
 
@@ -105,6 +108,22 @@ def handlers_for(kind: str) -> list[HandlerSpec]:
 # --- Recording ------------------------------------------------------------------------
 
 
+# How deep in an automation chain the current code runs: the events it records carry it
+# (TicketEvent.automation_depth), so the engine can stop a rule re-triggering rules.
+_automation_depth: ContextVar[int] = ContextVar("automation_depth", default=0)
+
+
+@contextmanager
+def automation_depth(depth: int) -> Iterator[None]:
+    """Events recorded inside are stamped with `depth` (an automation acting on an event
+    of depth `depth - 1`)."""
+    token = _automation_depth.set(depth)
+    try:
+        yield
+    finally:
+        _automation_depth.reset(token)
+
+
 def event_record(
     *,
     kind: str,
@@ -130,6 +149,7 @@ def event_record(
         actor=actor,
         actor_label=actor_label or (actor.email if actor else "system"),
         payload=payload,
+        automation_depth=_automation_depth.get(),
     )
     transaction.on_commit(lambda: event_enqueue(event_id=event.pk))
     return event
@@ -142,6 +162,7 @@ def events_record_bulk(events: list[TicketEvent]) -> list[int]:
         spec = kind_get(event.kind)
         payload_check(spec, event.payload or {})
         event.version = spec.version
+        event.automation_depth = _automation_depth.get()
     created = TicketEvent.objects.bulk_create(events)
     ids = [e.pk for e in created if e.pk is not None]
     if not ids:  # a backend that returns no ids from bulk inserts: read them back

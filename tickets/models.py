@@ -147,6 +147,10 @@ class Ticket(models.Model):
     last_message_at = models.DateTimeField(null=True, blank=True)
     last_message_preview = models.CharField(max_length=280, blank=True)
     last_message_from_agent = models.BooleanField(null=True, blank=True)
+    # The last customer message and the last public agent reply (automation time rules:
+    # hours_since_customer_message / hours_since_agent_reply), kept by message_add.
+    last_customer_message_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_agent_reply_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     # The SLA engine's summary, kept on the ticket for the inbox filters and ordering:
     # "" (no SLA), active, at_risk, breached or paused; and the next deadline.
@@ -488,6 +492,9 @@ class TicketEvent(models.Model):
     )
     actor_label = models.CharField(max_length=200, blank=True)
     payload = models.JSONField(default=dict)
+    # 0 for a change made by a person or the system; n for one made by an automation
+    # acting on an event of depth n - 1 (rules.automation stops chains at a fixed depth).
+    automation_depth = models.PositiveSmallIntegerField(default=0, db_default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     # Outbox bookkeeping (the only field that ever changes): every delivery finished.
     handled_at = models.DateTimeField(null=True, blank=True)

@@ -78,6 +78,10 @@ def message_add(
         ticket.last_message_at = at
         ticket.last_message_preview = " ".join(content.split())[:PREVIEW_LENGTH]
         ticket.last_message_from_agent = from_agent
+    last_of_kind = "last_agent_reply_at" if from_agent else "last_customer_message_at"
+    if getattr(ticket, last_of_kind) is None or at > getattr(ticket, last_of_kind):
+        setattr(ticket, last_of_kind, at)
+        fields.append(last_of_kind)
 
     old_status = ticket.status
     target = None
