@@ -6,3 +6,14 @@ class IntegrationsConfig(AppConfig):
 
     name = "integrations"
     verbose_name = "Integrations"
+
+    def ready(self):
+        from integrations import tasks  # noqa: F401 (registers the Celery tasks)
+        from integrations.handlers import on_webhook_event
+        from integrations.webhooks import AUTOMATION_KIND, EVENT_TYPES
+        from tickets.events import register
+
+        # Last (after clocks, score, escalation, automations): a receiver reading the
+        # ticket back sees what those handlers did with the same event.
+        for kind in (*EVENT_TYPES, AUTOMATION_KIND):
+            register(kind, on_webhook_event, name="integrations.webhooks", order=200)

@@ -158,8 +158,11 @@ v1_patterns = [
     path("", include("routing.api.team_urls")),
     path("", include("routing.api.urls")),
     path("", include("rules.api.urls")),
+    path("", include("rules.api.automation_urls")),
+    path("", include("rules.api.macro_urls")),
     path("", include("sla.api.urls")),
     path("", include("intelligence.api.urls")),
+    path("", include("integrations.api.urls")),
     path("", include("tickets.api.urls")),
 ]
 

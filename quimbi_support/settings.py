@@ -318,6 +318,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "routing.queues_drain",
         "schedule": env.float("ROUTING_QUEUE_SECONDS", default=60.0),
     },
+    "rules.automations_time_scan": {
+        "task": "rules.automations_time_scan",
+        "schedule": env.float("AUTOMATION_SCAN_SECONDS", default=30.0),
+    },
+    "integrations.webhook_send_due": {
+        "task": "integrations.webhook_send_due",
+        "schedule": env.float("WEBHOOK_RETRY_SCAN_SECONDS", default=15.0),
+    },
     "analytics.rollup_refresh": {
         "task": "analytics.rollup_refresh",
         "schedule": env.float("ANALYTICS_ROLLUP_SECONDS", default=3600.0),
@@ -336,6 +344,16 @@ ZENDESK_SUBDOMAIN = env.str("ZENDESK_SUBDOMAIN", default="")
 ZENDESK_EMAIL = env.str("ZENDESK_EMAIL", default="")
 ZENDESK_API_TOKEN = env.str("ZENDESK_API_TOKEN", default="")
 ZENDESK_WEBHOOK_SECRET = env.str("ZENDESK_WEBHOOK_SECRET", default="")
+
+# Outbound webhooks (integrations/sending.py). Private and loopback targets are refused
+# unless allowed (a receiver on your own network); link-local ones always are.
+WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=False)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=10)
+WEBHOOK_BACKOFF_SECONDS = env.float("WEBHOOK_BACKOFF_SECONDS", default=30.0)
+WEBHOOK_BACKOFF_MAX_SECONDS = env.float("WEBHOOK_BACKOFF_MAX_SECONDS", default=6 * 3600.0)
+WEBHOOK_DISABLE_AFTER_SECONDS = env.float("WEBHOOK_DISABLE_AFTER_SECONDS", default=86400.0)
+WEBHOOK_CONCURRENCY = env.int("WEBHOOK_CONCURRENCY", default=8)
 
 # --- Logging --------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

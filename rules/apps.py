@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 class RulesConfig(AppConfig):
-    """The smart score and prioritization rules (and later automations)."""
+    """The smart score, prioritization rules, automation rules and macros."""
 
     name = "rules"
     verbose_name = "Rules & prioritization"
@@ -10,7 +10,7 @@ class RulesConfig(AppConfig):
     def ready(self):
         from rules.handlers import on_customer_changed, on_ticket_changed
         from tickets.event_kinds import CUSTOMER_UPDATED, SLA_KINDS, TICKET_CHANGE_KINDS
-        from tickets.events import ORDER_SCORE, register
+        from tickets.events import ORDER_AUTOMATIONS, ORDER_SCORE, register
 
         # Every kind of ticket change can move the score (priority, status, a new message,
         # an SLA transition): after the SLA clocks have followed it.
@@ -22,6 +22,13 @@ class RulesConfig(AppConfig):
             name="rules.customer_rescore",
             order=ORDER_SCORE,
         )
+
+        # Automations run after the SLA clocks, the score and routing have followed the
+        # event, so their conditions see the ticket as those left it.
+        from rules.automation.engine import EVENT_KINDS, rules_run_for_event
+
+        for kind in EVENT_KINDS:
+            register(kind, rules_run_for_event, name="rules.automations", order=ORDER_AUTOMATIONS)
 
         from rules.services import tickets_rescore_live
         from tickets.api.extensions import rescorer_register

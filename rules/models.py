@@ -101,3 +101,163 @@ class ScoringConfig(models.Model):
 
     def __str__(self) -> str:
         return f"Scoring weights of {self.organization}"
+
+
+class AutomationRule(models.Model):
+    """An automation: when `trigger` fires for a ticket (an event, or `time` on each
+    periodic scan) and the ticket meets `conditions`, apply `actions`.
+
+    conditions: {"all": [condition, ...], "any": [condition, ...]}; a condition is
+    {"field", "operator", "value"}. Every `all` must hold, and one of `any` when it is
+    not empty. actions: [{"type", "value"}, ...]. The shapes, fields, operators and
+    action types are defined and validated by rules.automation.schema; rules run in
+    `position` order and `stop_processing` ends a run after this one matched.
+    """
+
+    class Trigger(models.TextChoices):
+        TICKET_CREATED = "ticket.created"
+        TICKET_UPDATED = "ticket.updated"
+        MESSAGE_CUSTOMER = "message.customer", "a customer message"
+        MESSAGE_AGENT = "message.agent", "an agent reply"
+        TICKET_ASSIGNED = "ticket.assigned"
+        SLA_AT_RISK = "sla.at_risk"
+        SLA_BREACHED = "sla.breached"
+        TIME = "time", "time (checked periodically)"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="automation_rules"
+    )
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    active = models.BooleanField(default=True)
+    position = models.IntegerField(default=0, help_text="Lower runs first.")
+    stop_processing = models.BooleanField(
+        default=False, help_text="When this rule acts, the rules after it do not run."
+    )
+    trigger = models.CharField(max_length=20, choices=Trigger.choices)
+    conditions = models.JSONField(default=dict, blank=True)
+    actions = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(get_user=history_user)
+
+    class Meta:
+        ordering = ["position", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "name"], name="automation_name_unique_per_org"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    trigger__in=[
+                        "ticket.created",
+                        "ticket.updated",
+                        "message.customer",
+                        "message.agent",
+                        "ticket.assigned",
+                        "sla.at_risk",
+                        "sla.breached",
+                        "time",
+                    ]
+                ),
+                name="automation_trigger_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["organization", "trigger", "position"],
+                condition=Q(active=True),
+                name="automation_active_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RuleRun(models.Model):
+    """One execution of an automation on a ticket: what it did, or why it failed.
+
+    Event runs are unique per rule and event (the outbox may run a handler twice); time
+    runs per rule, ticket and `period_key`, the moment the ticket qualified (so a rule
+    acts once per ticket per qualifying period, whatever the number of scans)."""
+
+    class Outcome(models.TextChoices):
+        APPLIED = "applied"
+        FAILED = "failed"
+        LOOP_STOPPED = "loop_stopped", "stopped (automation chain too deep)"
+
+    id = models.BigAutoField(primary_key=True)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    rule = models.ForeignKey(AutomationRule, on_delete=models.CASCADE, related_name="runs")
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="automation_runs"
+    )
+    trigger = models.CharField(max_length=20)
+    event = models.ForeignKey(
+        "tickets.TicketEvent",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="automation_runs",
+    )
+    period_key = models.CharField(max_length=64, blank=True)
+    depth = models.PositiveSmallIntegerField(default=0)
+    actions = models.JSONField(default=list, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "event"],
+                condition=Q(event__isnull=False),
+                name="rule_run_once_per_event",
+            ),
+            models.UniqueConstraint(
+                fields=["rule", "ticket", "period_key"],
+                condition=Q(trigger="time"),
+                name="rule_run_once_per_period",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["rule", "-created_at"], name="rule_run_rule_idx"),
+            models.Index(fields=["ticket", "-created_at"], name="rule_run_ticket_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id} on {self.ticket_id}: {self.outcome}"
+
+
+class Macro(models.Model):
+    """A canned reply with placeholders ({{customer.name}}, {{customer.first_name}},
+    {{ticket.number}}, {{ticket.subject}}, {{agent.name}}, {{organization.name}}) and
+    optional actions (the automation action types)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="macros")
+    name = models.CharField(max_length=120)
+    body = models.TextField(blank=True)
+    actions = models.JSONField(default=list, blank=True)
+    active = models.BooleanField(default=True)
+    usage_count = models.PositiveIntegerField(default=0)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(get_user=history_user)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "name"], name="macro_name_unique_per_org"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -19,3 +19,11 @@ def rescore_organization_task(organization_id: str) -> int:
 def rescore_customer_task(customer_id: str) -> int:
     """After a customer change (tier, intelligence): rescore their open tickets."""
     return scores_refresh(customer_id=customer_id)
+
+
+@shared_task(name="rules.automations_time_scan", acks_late=True)
+def automations_time_scan_task() -> int:
+    """Periodic (beat): run the time automation rules on the tickets that qualify now."""
+    from rules.automation.engine import time_rules_scan
+
+    return time_rules_scan()

@@ -358,7 +358,7 @@ def world_build() -> World:
         TicketRecommendation,
     )
     from routing.models import TeamRouting
-    from rules.models import ScoringConfig
+    from rules.models import AutomationRule, Macro, RuleRun, ScoringConfig
     from rules.services import rule_create
     from sla.models import SLAClock, SLAEvent, SLANotification
     from sla.policies import calendar_save, policy_save
@@ -529,6 +529,23 @@ def world_build() -> World:
     satisfaction = Satisfaction.objects.create(
         organization=org_a, ticket=rated, rating=4, comment=f"{MARK} thanks"
     )
+    # An automation that ran on the ticket, and a macro.
+    automation = AutomationRule.objects.create(
+        organization=org_a,
+        name=f"{MARK} automation",
+        trigger="ticket.created",
+        conditions={"all": [{"field": "subject", "operator": "contains", "value": MARK}]},
+        actions=[{"type": "add_note", "value": f"{MARK} note"}],
+    )
+    rule_run = RuleRun.objects.create(
+        organization=org_a,
+        rule=automation,
+        ticket=ticket,
+        trigger="ticket.created",
+        outcome="applied",
+        actions=[{"type": "add_note", "value": f"{MARK} note", "result": "applied"}],
+    )
+    macro = Macro.objects.create(organization=org_a, name=f"{MARK} macro", body=f"{MARK} hi")
     # The reports' roll-up of today (rolled_through stays unset: reports go live).
     today = timezone.now().date()
     RollupState.objects.create(organization=org_a)
@@ -536,6 +553,30 @@ def world_build() -> World:
     # No base_url: Quimbi stays unconfigured, so no request ever leaves the process.
     account = QuimbiAccount.objects.create(organization=org_a, api_key=f"{mark}-quimbi-key")
     world.secrets.append(account.api_key)
+    # Outbound webhooks: an endpoint (its secret must never be shown) and a delivery.
+    from integrations.models import WebhookDelivery
+    from integrations.services import webhook_endpoint_create
+
+    webhook = webhook_endpoint_create(
+        organization=org_a,
+        data={
+            "url": f"https://93.184.215.14/{mark}-hooks",
+            "events": ["ticket.created"],
+            "description": f"{MARK} CRM sync",
+        },
+        actor=a_people[roles.MANAGER],
+    )
+    world.secrets.append(webhook.secret)
+    WebhookDelivery.objects.create(
+        organization=org_a,
+        endpoint=webhook,
+        event_type="ticket.created",
+        source_event_id=ticket.events.order_by("id").first().pk,
+        message_id=f"evt_{mark}",
+        body=f'{{"type":"ticket.created","data":{{"subject":"{MARK}"}}}}',
+        status="failed",
+        last_error=f"{MARK}: HTTP 500",
+    )
 
     message = Message.objects.filter(ticket=ticket, is_internal=False).first()
     world.primary = {
@@ -568,6 +609,9 @@ def world_build() -> World:
         account,
         routing,
         satisfaction,
+        automation,
+        rule_run,
+        macro,
     ):
         world.primary[type(obj)] = obj
     for model in tenant_models():  # any other model: its first row of A
@@ -848,6 +892,11 @@ TICKET = {"pk": _ticket}
 # unmapped: add it (and its body below) when adding a route.
 API_PARAMS: dict[str, dict[str, Callable]] = {
     "rule-detail": {"pk": _pk("rules", "Rule")},
+    "automation-detail": {"pk": _pk("rules", "AutomationRule")},
+    "macro-detail": {"pk": _pk("rules", "Macro")},
+    "ticket-apply-macro": {"ticket_id": _ticket},
+    "automation-runs": {"pk": _pk("rules", "AutomationRule")},
+    "automation-dry-run": {"pk": _pk("rules", "AutomationRule")},
     "sla-calendar-detail": {"pk": _pk("sla", "BusinessCalendar")},
     "sla-calendar-due": {"pk": _pk("sla", "BusinessCalendar")},
     "sla-policy-detail": {"pk": _pk("sla", "SLAPolicy")},
@@ -877,6 +926,13 @@ API_PARAMS: dict[str, dict[str, Callable]] = {
     "ai-recommendation-action": {"ticket_id": _ticket, "index": lambda w: "0"},
     "ticket-draft": {"ticket_id": _ticket},
     "ticket-recommendations": {"ticket_id": _ticket},
+    "webhook-detail": {"pk": _pk("integrations", "WebhookEndpoint")},
+    "webhook-test": {"pk": _pk("integrations", "WebhookEndpoint")},
+    "webhook-deliveries": {"pk": _pk("integrations", "WebhookEndpoint")},
+    "webhook-replay": {
+        "pk": _pk("integrations", "WebhookEndpoint"),
+        "delivery_id": _pk("integrations", "WebhookDelivery"),
+    },
 }
 # Query strings for GET (parameters a view needs to get past validation).
 API_QUERIES: dict[str, Callable] = {
@@ -940,6 +996,33 @@ API_BODIES: dict[str, Callable] = {
     },
     "skill-list": lambda w: {"name": "pwned", "tags": ["pwned"], "channels": ["phone"]},
     "skill-detail": lambda w: {"name": "pwned", "tags": ["pwned"], "agent_ids": []},
+    "webhook-list": lambda w: {"url": "https://93.184.215.14/pwned", "events": ["note.created"]},
+    "webhook-detail": lambda w: {
+        "url": "https://93.184.215.14/pwned",
+        "events": ["note.created"],
+        "active": False,
+        "description": "pwned",
+    },
+    "automation-list": lambda w: {
+        "name": "pwned",
+        "trigger": "ticket.created",
+        "actions": [{"type": "set_status", "value": "closed"}],
+    },
+    "automation-detail": lambda w: {
+        "active": False,
+        "actions": [{"type": "set_status", "value": "closed"}],
+    },
+    "macro-list": lambda w: {"name": "pwned", "body": "pwned"},
+    "macro-detail": lambda w: {"body": "pwned {{customer.name}}", "active": False},
+    "ticket-apply-macro": lambda w: {
+        "macro_id": str(w.primary[_m("rules", "Macro")].pk),
+        "send": True,
+    },
+    "automation-replay": lambda w: {
+        "trigger": "ticket.created",
+        "actions": [{"type": "set_status", "value": "closed"}],
+        "since": "2020-01-01T00:00:00Z",
+    },
 }
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.test import Client, RequestFactory
+from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
@@ -29,8 +31,9 @@ from agents import roles
 from agents.models import Agent, ApiKey, Organization, Skill, Team
 from agents.services import agent_token_create, api_key_create
 from agents.tests.factories import AgentFactory, TeamFactory
+from integrations.models import WebhookDelivery, WebhookEndpoint
 from intelligence.models import QuimbiAccount, TicketRecommendation
-from rules.models import Rule, ScoringConfig
+from rules.models import AutomationRule, Macro, Rule, RuleRun, ScoringConfig
 from rules.services import rule_create
 from sla.models import BusinessCalendar, SLAClock, SLAPolicy
 from sla.policies import calendar_save, policy_save
@@ -207,11 +210,19 @@ def _path_values(world: World, path: str) -> dict[str, str]:
         "/api/v1/skills/{id}": world.skill.pk,
         "/api/v1/agents/{id}": world.colleague.pk,
     }
+    if path.startswith("/api/v1/macros/{id}"):
+        by_prefix["/api/v1/macros/{id}"] = _macro(world).pk
+    if path.startswith("/api/v1/automations/{id}"):
+        by_prefix["/api/v1/automations/{id}"] = _automation(world).pk
+    if path.startswith("/api/v1/webhooks/{id}"):
+        by_prefix["/api/v1/webhooks/{id}"] = _webhook(world).pk
     values = {
         "ticket_id": world.ticket.pk,
         "customer_id": world.customer.external_id,
         "index": 0,
     }
+    if "{delivery_id}" in path:
+        values["delivery_id"] = _webhook_delivery(world).pk
     for prefix, pk in by_prefix.items():
         if path.startswith(prefix):
             values["id"] = pk
@@ -258,6 +269,26 @@ BODIES: dict[str, Callable[[World], dict]] = {
     "POST /api/v1/tickets/{ticket_id}/draft": lambda w: {"tone": "empathetic"},
     "POST /api/v1/tickets/{ticket_id}/assign": lambda w: {"team_id": str(w.team.pk)},
     "POST /api/v1/tickets/{ticket_id}/transfer": lambda w: {"team_id": str(w.team.pk)},
+    "POST /api/v1/automations": lambda w: {
+        "name": "Angry",
+        "trigger": "message.customer",
+        "conditions": {"all": [{"field": "body", "operator": "contains", "value": "angry"}]},
+        "actions": [{"type": "set_priority", "value": "urgent"}],
+    },
+    "PATCH /api/v1/automations/{id}": lambda w: {"position": 20},
+    "POST /api/v1/macros": lambda w: {"name": "Thanks", "body": "Thanks {{customer.name}}!"},
+    "PATCH /api/v1/macros/{id}": lambda w: {"body": "Hello {{customer.first_name}}"},
+    "POST /api/v1/tickets/{ticket_id}/apply-macro": lambda w: {"macro_id": str(_macro(w).pk)},
+    "POST /api/v1/webhooks": lambda w: {
+        "url": "https://93.184.215.14/hooks",
+        "events": ["ticket.created"],
+    },
+    "PATCH /api/v1/webhooks/{id}": lambda w: {"description": "CRM"},
+    "POST /api/v1/automations/dry-run": lambda w: {
+        "trigger": "ticket.created",
+        "actions": [{"type": "set_priority", "value": "urgent"}],
+        "since": (timezone.now() - timedelta(days=1)).isoformat(),
+    },
 }
 
 # State a request needs first (so an allowed caller's answer is a 2xx, not a 400).
@@ -424,6 +455,56 @@ def _action(model, action: str, obj: Callable[[World], object], field: str) -> A
     )
 
 
+def _automation(world: World) -> AutomationRule:
+    """An automation of the world's organization, made once."""
+    if not hasattr(world, "automation"):
+        world.automation = AutomationRule.objects.create(
+            organization=world.organization,
+            name="Refunds are urgent",
+            trigger="ticket.created",
+            conditions={"all": [{"field": "subject", "operator": "contains", "value": "refund"}]},
+            actions=[{"type": "set_priority", "value": "high"}],
+        )
+    return world.automation
+
+
+def _webhook(world: World) -> WebhookEndpoint:
+    """A webhook endpoint of the world's organization, made once (a public address, so
+    that saving it again in the admin passes the address check)."""
+    if not hasattr(world, "webhook"):
+        world.webhook = WebhookEndpoint.objects.create(
+            organization=world.organization,
+            url="https://93.184.215.14/hooks",
+            events=["ticket.created"],
+            secret="whsec_dGVzdA==",
+        )
+    return world.webhook
+
+
+def _webhook_delivery(world: World) -> WebhookDelivery:
+    if not hasattr(world, "webhook_delivery"):
+        world.webhook_delivery = WebhookDelivery.objects.create(
+            organization=world.organization,
+            endpoint=_webhook(world),
+            event_type="ticket.created",
+            message_id="evt_1",
+            body='{"type":"ticket.created"}',
+            status="failed",
+        )
+    return world.webhook_delivery
+
+
+def _macro(world: World) -> Macro:
+    """A macro of the world's organization, made once."""
+    if not hasattr(world, "macro"):
+        world.macro = Macro.objects.create(
+            organization=world.organization,
+            name="Refund on its way",
+            body="Hi {{customer.first_name}}, your refund is on its way.",
+        )
+    return world.macro
+
+
 def _rating(world: World) -> Satisfaction:
     """The world's ticket's CSAT rating, made once (and remembered, so a deleted one is
     not made again)."""
@@ -516,6 +597,52 @@ ADMIN_ROWS: dict[str, AdminRow] = {
     ),
     "admin: rules change": _change(Rule, lambda w: w.rule, boost_amount="5"),
     "admin: rules delete": _delete(Rule, lambda w: w.rule),
+    "admin: automations view": _view(AutomationRule),
+    "admin: automations add": _add(
+        AutomationRule,
+        lambda w: {
+            "name": "Angry customers",
+            "trigger": "message.customer",
+            "position": "10",
+            "active": "on",
+            "conditions": '{"all": [{"field": "body", "operator": "contains", "value": "angry"}]}',
+            "actions": '[{"type": "set_priority", "value": "urgent"}]',
+        },
+    ),
+    "admin: automations change": _change(AutomationRule, _automation, position="20"),
+    "admin: automations delete": _delete(AutomationRule, _automation),
+    "admin: automation runs view": _view(RuleRun),
+    "admin: macros view": _view(Macro),
+    "admin: macros add": _add(
+        Macro, lambda w: {"name": "Thanks", "body": "Thanks {{customer.name}}", "actions": "[]"}
+    ),
+    "admin: macros change": _change(Macro, _macro, body="Hello {{customer.name}}"),
+    "admin: macros delete": _delete(Macro, _macro),
+    "admin: webhooks view": _view(WebhookEndpoint),
+    "admin: webhooks add": _add(
+        WebhookEndpoint,
+        lambda w: {
+            "url": "https://93.184.215.14/new",
+            "events": '["ticket.created"]',
+            "active": "on",
+        },
+    ),
+    "admin: webhooks change": _change(WebhookEndpoint, _webhook, description="CRM sync"),
+    "admin: webhooks delete": _delete(WebhookEndpoint, _webhook),
+    "admin: webhook deliveries view": _view(WebhookDelivery),
+    "admin: webhook deliveries replay": AdminRow(
+        WebhookDelivery,
+        lambda w, u: (
+            "POST",
+            _url(WebhookDelivery._meta, "changelist"),
+            {
+                "action": "replay",
+                "_selected_action": [str(_webhook_delivery(w).pk)],
+                "index": "0",
+            },
+        ),
+        effect=lambda w: WebhookDelivery.objects.filter(replay_of__isnull=False).count(),
+    ),
     "admin: scoring weights view": _view(ScoringConfig),
     "admin: scoring weights change": _change(
         ScoringConfig,

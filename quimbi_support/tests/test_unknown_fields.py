@@ -7,7 +7,9 @@ from rest_framework import serializers
 from agents.api.strict import RejectUnknownFieldsMixin
 from agents.models import Skill
 from agents.tests.factories import AgentFactory, TeamFactory
+from integrations.models import WebhookEndpoint
 from intelligence.models import TicketRecommendation
+from rules.models import AutomationRule, Macro
 from rules.services import rule_create
 from sla.policies import calendar_save, policy_save
 
@@ -45,6 +47,16 @@ def objects(organization, make_ticket, customer):
         "team": TeamFactory(organization=organization),
         "skill": Skill.objects.create(organization=organization, name="S"),
         "agent": AgentFactory(organization=organization),
+        "macro": Macro.objects.create(organization=organization, name="M", body="Hi"),
+        "automation": AutomationRule.objects.create(
+            organization=organization,
+            name="A",
+            trigger="ticket.created",
+            actions=[{"type": "set_priority", "value": "high"}],
+        ),
+        "webhook": WebhookEndpoint.objects.create(
+            organization=organization, url="https://93.184.215.14/h", events=["ticket.created"]
+        ),
     }
 
 
@@ -57,6 +69,9 @@ def _fill(path: str, objects: dict) -> str:
         "teams": "team",
         "skills": "skill",
         "agents": "agent",
+        "automations": "automation",
+        "macros": "macro",
+        "webhooks": "webhook",
     }
     values = {
         "ticket_id": objects["ticket"].pk,

@@ -455,7 +455,8 @@ class Command(BaseCommand):
                     score_breakdown, escalation_level, first_response_at, resolved_at,
                     closed_at, status_changed_at, message_count, last_message_at,
                     last_message_preview, last_message_from_agent, sla_status, sla_due_at,
-                    search_text, source, external_id, created_at, updated_at)
+                    search_text, source, external_id, created_at, updated_at,
+                    last_customer_message_at, last_agent_reply_at)
                 SELECT gen_random_uuid(), o.id, c.id, s.subject || ' #' || g, s.status,
                     s.priority, s.channel,
                     CASE WHEN s.slot < 7
@@ -472,7 +473,12 @@ class Command(BaseCommand):
                     s.created + ({per_ticket} - 1) * interval '37 minutes',
                     left(s.phrase, 280), ({per_ticket} - 1) %% 2 = 1, '', NULL,
                     lower(s.subject || E'\\n' || s.phrase), 'bench', lpad(g::text, 9, '0'),
-                    s.created, s.created + ({per_ticket} - 1) * interval '37 minutes'
+                    s.created, s.created + ({per_ticket} - 1) * interval '37 minutes',
+                    -- Messages alternate customer (k even) and agent (k odd), 37 min apart.
+                    s.created + (({per_ticket} - 1) / 2 * 2) * interval '37 minutes',
+                    CASE WHEN {per_ticket} > 1
+                         THEN s.created + (({per_ticket} - 2) / 2 * 2 + 1)
+                              * interval '37 minutes' END
                 FROM generate_series(%s, %s - 1) g
                 JOIN bench_org o ON o.n = g %% {k}
                 JOIN bench_customer c ON c.cg = (g::bigint * 7919) %% {customers}
