@@ -63,7 +63,7 @@ from agents.services import api_key_create  # noqa: E402
 from rules.services import scores_refresh  # noqa: E402
 from sla.models import SLAClock  # noqa: E402
 from sla.scan import sla_scan  # noqa: E402
-from tickets.models import Message, Ticket  # noqa: E402
+from tickets.models import Message, Ticket, TicketEvent  # noqa: E402
 from tickets.services import message_add  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "latest.json"
@@ -536,6 +536,145 @@ def agents_at_work(bench: Bench, args, *, org, key: str, names) -> None:
         bench.measure("dashboard", lambda: admin.get("/admin/dashboard/"), repeat=repeat, slowest=5)
 
 
+# --- Automations (issue 14): event rules on a message, the time-rule scan -------------
+
+AUTOMATION = ("automation_events", "automation_time_scan")
+EVENT_RULES, TIME_RULES = 50, 20
+
+
+def _event_rules(org) -> list:
+    """50 active message.customer rules of the usual kinds (keywords in the message,
+    with a priority, tier or channel), none of which matches the benchmark's message:
+    the cost of looking at every rule."""
+    from rules.models import AutomationRule
+
+    fields = [
+        ("priority", "in", ["high", "urgent"]),
+        ("customer.tier", "is", "vip"),
+        ("channel", "is", "chat"),
+        ("customer.churn_risk", "gt", 0.7),
+        ("hours_since_created", "gt", 48),
+    ]
+    return [
+        AutomationRule(
+            organization=org,
+            name=f"bench event rule {i}",
+            trigger="message.customer",
+            position=i,
+            conditions={
+                "all": [{"field": "body", "operator": "contains", "value": f"zz-word-{i}"}],
+                "any": [
+                    {"field": f, "operator": op, "value": v} for f, op, v in fields[: 1 + i % 5]
+                ],
+            },
+            actions=[{"type": "add_tags", "value": [f"auto-{i}"]}],
+        )
+        for i in range(EVENT_RULES)
+    ]
+
+
+def _time_rules(org) -> list:
+    """20 time rules as a team writes them: an hours threshold (each of the four
+    anchors) with a status, priority or assignment condition."""
+    from rules.models import AutomationRule
+
+    anchors = [
+        "hours_since_created",
+        "hours_since_updated",
+        "hours_since_customer_message",
+        "hours_since_agent_reply",
+    ]
+    narrowers = [
+        {"field": "status", "operator": "is", "value": "open"},
+        {"field": "status", "operator": "is", "value": "pending"},
+        {"field": "priority", "operator": "in", "value": ["high", "urgent"]},
+        {"field": "assignee", "operator": "is_not_set", "value": None},
+        {"field": "sla.status", "operator": "is", "value": "breached"},
+    ]
+    return [
+        AutomationRule(
+            organization=org,
+            name=f"bench time rule {i}",
+            trigger="time",
+            position=i,
+            conditions={
+                "all": [
+                    {"field": anchors[i % 4], "operator": "gt", "value": 4 + 4 * i},
+                    narrowers[i % 5],
+                ]
+            },
+            actions=[{"type": "add_tags", "value": ["stale"]}],
+        )
+        for i in range(TIME_RULES)
+    ]
+
+
+def automations(bench: Bench, args, *, org, names) -> None:
+    """`automation_events`: a customer message added and its automation handler run
+    (in-process, rolled back), with 50 active rules against none; the row's
+    `overhead_ms` is the difference of the p50s. `automation_time_scan`: one beat's
+    scan of 20 time rules over the organization's active tickets in the steady state
+    (the tickets already due were acted on by earlier beats: their runs are inserted
+    first, set-based), rolled back."""
+    from django.db import transaction
+
+    from rules.automation.engine import rules_run_for_event, time_rule_due, time_rules_scan
+    from rules.models import AutomationRule, RuleRun
+
+    if "automation_events" in names:
+        ticket = (
+            Ticket.objects.filter(organization=org, status__in=["open", "in_progress"])
+            .order_by("-created_at")
+            .first()
+        )
+
+        def message_and_rules():
+            with transaction.atomic():
+                message = message_add(
+                    ticket=ticket, content="Where is my parcel?", from_agent=False, actor=None
+                )
+                event = TicketEvent.objects.filter(
+                    ticket=ticket, kind="message.created", payload__message_id=str(message.pk)
+                ).get()
+                rules_run_for_event(event)
+                transaction.set_rollback(True)
+
+        base = bench.measure("automation_events_no_rules", message_and_rules, slowest=3)
+        with transaction.atomic():
+            AutomationRule.objects.bulk_create(_event_rules(org))
+            row = bench.measure("automation_events", message_and_rules, slowest=3)
+            transaction.set_rollback(True)
+        row["rules"] = EVENT_RULES
+        row["overhead_ms"] = round(row["p50_ms"] - base["p50_ms"], 2)
+        print(f"  automation_events: {EVENT_RULES} rules cost {row['overhead_ms']} ms at p50")
+
+    if "automation_time_scan" in names:
+        with transaction.atomic():
+            rules = AutomationRule.objects.bulk_create(_time_rules(org))
+            started = time.perf_counter()
+            claimed = 0
+            for rule in rules:
+                due = time_rule_due(rule).values_list("pk", "period_at")
+                runs = [
+                    RuleRun(
+                        organization_id=org.pk,
+                        rule=rule,
+                        ticket_id=pk,
+                        trigger="time",
+                        period_key=at.isoformat(),
+                        outcome="applied",
+                    )
+                    for pk, at in due.iterator(chunk_size=5000)
+                ]
+                RuleRun.objects.bulk_create(runs, batch_size=5000)
+                claimed += len(runs)
+            backlog = time.perf_counter() - started
+            print(f"  automation_time_scan: {claimed:,} earlier runs set up in {backlog:.1f} s")
+            row = bench.measure("automation_time_scan", time_rules_scan, repeat=5, slowest=5)
+            row.update(rules=TIME_RULES, earlier_runs=claimed)
+            transaction.set_rollback(True)
+
+
 # --- The event pipeline ---------------------------------------------------------------
 
 
@@ -926,7 +1065,8 @@ def main():
     parser.add_argument(
         "--only",
         help="measure these entries alone, comma-separated: hot_paths (every request-path "
-        f"entry), {', '.join(AT_WORK)}, event_pipeline; latest.json keeps the other rows "
+        f"entry), {', '.join(AT_WORK)}, {', '.join(AUTOMATION)}, event_pipeline; latest.json "
+        "keeps the other rows "
         "of its previous run",
     )
     args = parser.parse_args()
@@ -941,7 +1081,7 @@ def main():
     _, key = api_key_create(
         organization=org, name=f"bench {time.time():.0f}", role="manager", actor=None
     )
-    everything = ("hot_paths", *AT_WORK, "event_pipeline")
+    everything = ("hot_paths", *AT_WORK, *AUTOMATION, "event_pipeline")
     only = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else everything
     unknown = sorted(set(only) - set(everything))
     if unknown:
@@ -952,6 +1092,9 @@ def main():
     at_work = [n for n in AT_WORK if n in only]
     if at_work:
         agents_at_work(bench, args, org=org, key=key, names=at_work)
+    automation = [n for n in AUTOMATION if n in only]
+    if automation:
+        automations(bench, args, org=org, names=automation)
     # Last: it adds messages and events, which the entries above must not see.
     if "event_pipeline" in only:
         changes = args.pipeline_changes or (2_000 if args.quick else 10_000)
