@@ -38,10 +38,15 @@ class CSVRenderer(BaseRenderer):
         if not isinstance(rows, list):
             rows = [data] if isinstance(data, dict) else []
         out = io.StringIO()
+        row_serializer = getattr(view, "table_row_serializer", None)
         if rows:
             columns = list(rows[0].keys())
-            writer = csv.writer(out)
-            writer.writerow(columns)
-            for row in rows:
-                writer.writerow([_cell(row.get(c)) for c in columns])
+        elif row_serializer is not None:  # an empty table still has its header line
+            columns = list(row_serializer().fields)
+        else:
+            columns = ["detail"]
+        writer = csv.writer(out)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_cell(row.get(c)) for c in columns])
         return out.getvalue().encode(self.charset)

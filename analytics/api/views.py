@@ -112,6 +112,7 @@ class AgentMetricsView(_AnalyticsView):
     params_class = s.TableParamsSerializer
     renderer_classes = [JSONRenderer, CSVRenderer]
     table_key = "agents"
+    table_row_serializer = s.AgentMetricsSerializer
 
     @extend_schema(
         summary="Performance per agent over a period (an agent: their own row)",
@@ -142,6 +143,7 @@ class TeamMetricsView(_AnalyticsView):
     params_class = s.TableParamsSerializer
     renderer_classes = [JSONRenderer, CSVRenderer]
     table_key = "teams"
+    table_row_serializer = s.TeamMetricsSerializer
 
     @extend_schema(
         summary="Performance per team over a period (managers)",

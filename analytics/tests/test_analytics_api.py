@@ -124,6 +124,15 @@ def test_csv_download(boss, dataset):
     assert ops[0]["members"] == "Alice; Bob"
 
 
+def test_an_empty_table_downloads_its_header_line(boss, dataset):
+    empty = TeamFactory(organization=dataset.organization, name="Nobody here")
+    response = boss.get(f"/api/v1/analytics/agents?{MARCH}&team_id={empty.pk}&format=csv")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    header = next(csv.reader(io.StringIO(response.content.decode())))
+    assert {"agent_id", "name", "email", "csat_average"} <= set(header)
+
+
 def test_csv_cells_never_start_a_formula(boss, dataset):
     dataset.alice.name = "=HYPERLINK(1)"
     dataset.alice.save(update_fields=["name"])

@@ -293,7 +293,7 @@ def _action(item, path: str, refs: _References):
     if unknown:
         _fail(f"{path}.{sorted(unknown)[0]}", "Unknown key; an action has type and value.")
     kind = item.get("type")
-    if kind not in ACTION_VALUES:
+    if not isinstance(kind, str) or kind not in ACTION_VALUES:
         _fail(f"{path}.type", f"Unknown action {kind!r}; allowed: {', '.join(ACTION_TYPES)}.")
     value = item.get("value")
     vpath = f"{path}.value"

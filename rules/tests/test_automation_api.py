@@ -86,6 +86,7 @@ def test_position_defaults_after_the_last_rule_and_the_list_runs_in_order(
             "conditions.all[0].field",
         ),
         ({"actions": [{"type": "launch_rocket", "value": 1}]}, "actions[0].type"),
+        ({"actions": [{"type": {}, "value": None}]}, "actions[0].type"),
         ({"actions": [{"type": "set_priority", "value": "whenever"}]}, "actions[0].value"),
         (
             {"actions": [{"type": "assign_agent", "value": str(uuid.uuid4())}]},
