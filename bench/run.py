@@ -675,6 +675,126 @@ def automations(bench: Bench, args, *, org, names) -> None:
             transaction.set_rollback(True)
 
 
+# --- Outbound webhooks (issue 14): fan-out through the embedded worker ---------------
+
+FANOUT_EVENTS, FANOUT_ENDPOINTS = 1_000, 3
+
+
+class _Receiver:
+    """A local webhook receiver (its own thread): answers 204 and notes each message's
+    arrival time."""
+
+    def __init__(self):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        arrivals = self.arrivals = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's name
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                arrivals.append((time.monotonic(), self.headers.get("webhook-id")))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def webhook_fanout(org) -> dict | None:
+    """1,000 ticket changes (priority updates through the service, each its own commit)
+    to 3 local endpoints subscribed to `ticket.updated`, delivered by ONE embedded worker
+    (`celery worker --pool=solo`, the filesystem broker, as `make run` starts it; its
+    sender threads post to the endpoints). Measured: from the first commit to the last
+    of the 3,000 deliveries received."""
+    from django.conf import settings
+
+    from integrations.models import WebhookEndpoint
+    from integrations.services import webhook_endpoint_create
+    from tickets.services import ticket_update
+
+    if not settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        print("webhook_fanout: skipped (it measures the embedded filesystem broker)")
+        return None
+    settings.WEBHOOK_ALLOW_PRIVATE_URLS = True  # the receivers are on 127.0.0.1
+    receivers = [_Receiver() for _ in range(FANOUT_ENDPOINTS)]
+    endpoints = [
+        webhook_endpoint_create(
+            organization=org,
+            data={"url": r.url, "events": ["ticket.updated"], "description": "bench"},
+            actor=None,
+        )
+        for r in receivers
+    ]
+    tickets = list(
+        Ticket.objects.filter(organization=org, status__in=["open", "in_progress"])
+        .order_by("-created_at")
+        .values_list("pk", "priority")[:FANOUT_EVENTS]
+    )
+    work = Path(os.environ["VAR_DIR"])
+    log_path = work / "fanout-worker.log"
+    worker = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "celery"),
+            "-A",
+            "quimbi_support",
+            "worker",
+            "--pool=solo",
+            "--without-mingle",
+            "--without-gossip",
+            "--loglevel=WARNING",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "WEBHOOK_ALLOW_PRIVATE_URLS": "true"},
+        stdout=log_path.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        time.sleep(8)  # the worker starts and idles
+        started = time.monotonic()
+        for pk, priority in tickets:
+            ticket = Ticket.objects.get(pk=pk)
+            ticket_update(
+                ticket=ticket, priority="low" if priority != "low" else "high", actor=None
+            )
+        committed = time.monotonic() - started
+        expected = len(tickets) * FANOUT_ENDPOINTS
+        deadline = time.monotonic() + 300
+        while sum(len(r.arrivals) for r in receivers) < expected:
+            if time.monotonic() > deadline or worker.poll() is not None:
+                break
+            time.sleep(0.2)
+        received = sum(len(r.arrivals) for r in receivers)
+        last = max((a for r in receivers for a, _ in r.arrivals), default=started)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+        for r in receivers:
+            r.server.shutdown()
+        WebhookEndpoint.objects.filter(pk__in=[e.pk for e in endpoints]).delete()
+    row = {
+        "name": "webhook_fanout",
+        "events": len(tickets),
+        "endpoints": FANOUT_ENDPOINTS,
+        "deliveries_expected": expected,
+        "deliveries_received": received,
+        "commits_s": round(committed, 2),
+        "all_delivered_s": round(last - started, 2) if received == expected else None,
+        "per_endpoint": [len(r.arrivals) for r in receivers],
+    }
+    print(f"webhook_fanout: {row}", flush=True)
+    if received != expected:
+        print(log_path.read_text()[-3000:])
+    return row
+
+
 # --- The event pipeline ---------------------------------------------------------------
 
 
@@ -1081,7 +1201,7 @@ def main():
     _, key = api_key_create(
         organization=org, name=f"bench {time.time():.0f}", role="manager", actor=None
     )
-    everything = ("hot_paths", *AT_WORK, *AUTOMATION, "event_pipeline")
+    everything = ("hot_paths", *AT_WORK, *AUTOMATION, "webhook_fanout", "event_pipeline")
     only = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else everything
     unknown = sorted(set(only) - set(everything))
     if unknown:
@@ -1095,6 +1215,10 @@ def main():
     automation = [n for n in AUTOMATION if n in only]
     if automation:
         automations(bench, args, org=org, names=automation)
+    if "webhook_fanout" in only:  # it changes 1,000 tickets' priority: near the end
+        fanout = webhook_fanout(org)
+        if fanout is not None:
+            bench.results.append(fanout)
     # Last: it adds messages and events, which the entries above must not see.
     if "event_pipeline" in only:
         changes = args.pipeline_changes or (2_000 if args.quick else 10_000)
