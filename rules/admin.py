@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from agents.admin_history import ScopedHistoryAdmin
 from agents.admin_scoping import OrganizationScopedAdmin
 from agents.exceptions import DomainError
-from rules import automation_admin  # noqa: F401  (registers AutomationRule and RuleRun)
+from rules import automation_admin, macro_admin  # noqa: F401  (register their models)
 from rules.models import Rule, ScoringConfig
 from rules.services import RULE_FIELDS, rescore_enqueue, rule_create, rule_delete, rule_update
 

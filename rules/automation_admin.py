@@ -1,5 +1,6 @@
-"""Automation rules, their runs, and macros in the admin. The form validates the rule as the API
-does (rules.automation.schema): an error names the path, on the field it belongs to."""
+"""Automation rules and their runs in the admin (macros: rules/macro_admin.py). The form
+validates the rule as the API does (rules.automation.schema): an error names the path, on
+the field it belongs to."""
 
 import json
 
@@ -10,16 +11,14 @@ from django.utils.html import format_html
 from agents.admin_history import ScopedHistoryAdmin
 from agents.admin_scoping import OrganizationScopedAdmin
 from agents.exceptions import DomainError
-from rules.automation.schema import actions_validate, rule_validate
+from rules.automation.schema import rule_validate
 from rules.automation_services import (
     AUTOMATION_FIELDS,
     automation_create,
     automation_delete,
     automation_update,
 )
-from rules.macros.render import PLACEHOLDERS, placeholders_validate
-from rules.macros.services import macro_create, macro_delete, macro_update
-from rules.models import AutomationRule, Macro, RuleRun
+from rules.models import AutomationRule, RuleRun
 
 EXAMPLE_CONDITIONS = (
     '{"all": [{"field": "subject", "operator": "contains", "value": "refund"}], '
@@ -167,84 +166,3 @@ class RuleRunAdmin(OrganizationScopedAdmin, admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
-
-
-class MacroForm(forms.ModelForm):
-    class Meta:
-        model = Macro
-        fields = ["organization", "name", "body", "actions", "active"]
-        help_texts = {
-            "body": "Placeholders: " + ", ".join("{{" + p + "}}" for p in PLACEHOLDERS) + ".",
-            "actions": f"JSON, optional, applied when the macro is sent, e.g. {EXAMPLE_ACTIONS}",
-        }
-
-    def __init__(self, *args, organization_id=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._organization_id = organization_id
-        if "actions" in self.fields:  # a reader's form has no editable field
-            self.fields["actions"].required = False
-
-    def clean(self):
-        cleaned = super().clean()
-        organization = cleaned.get("organization")
-        organization_id = self._organization_id or (organization.pk if organization else None)
-        if organization_id is None or self.errors:
-            return cleaned
-        try:
-            placeholders_validate(cleaned.get("body") or "", field="body")
-            if cleaned.get("actions"):
-                cleaned["actions"] = actions_validate(
-                    organization_id=organization_id, actions=cleaned["actions"]
-                )
-        except DomainError as exc:
-            path = exc.field or ""
-            target = "actions" if path.startswith("actions") else "body"
-            self.add_error(target, f"{path}: {exc.detail}" if path else exc.detail)
-        return cleaned
-
-
-@admin.register(Macro)
-class MacroAdmin(OrganizationScopedAdmin, ScopedHistoryAdmin):
-    """Canned replies; saved through rules.macros.services (validated, recorded)."""
-
-    form = MacroForm
-    list_display = ["name", "active", "usage_count", "last_used_at", "updated_at"]
-    list_filter = ["active"]
-    search_fields = ["name", "body"]
-    readonly_fields = ["usage_count", "last_used_at"]
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change=change, **kwargs)
-        organization_id = None if request.user.is_superuser else request.user.organization_id
-
-        class ScopedForm(form):
-            def __init__(self, *args, **kw):
-                super().__init__(*args, organization_id=organization_id, **kw)
-
-        return ScopedForm
-
-    def save_model(self, request, obj, form, change):
-        data = {
-            f: form.cleaned_data[f]
-            for f in ("name", "body", "actions", "active")
-            if f in form.cleaned_data
-        }
-        data["actions"] = data.get("actions") or []
-        if change:
-            saved = macro_update(macro=Macro.objects.get(pk=obj.pk), data=data, actor=request.user)
-        else:
-            organization = (
-                form.cleaned_data["organization"]
-                if request.user.is_superuser
-                else request.user.organization
-            )
-            saved = macro_create(organization=organization, data=data, actor=request.user)
-        obj.pk = saved.pk
-        obj._state.adding = False
-
-    def delete_model(self, request, obj):
-        macro_delete(macro=obj, actor=request.user)
-
-    def delete_queryset(self, request, queryset):
-        for macro in queryset:
-            macro_delete(macro=macro, actor=request.user)

@@ -104,7 +104,8 @@ class ListParamsSerializer(serializers.Serializer):
 
 class AutomationFilterSerializer(ListParamsSerializer):
     trigger = choice(AutomationRule.Trigger.values, required=False)
-    active = StrictBooleanField(required=False)
+    # A query string: true/false (and 1/0); anything else is a 400 naming it.
+    active = serializers.BooleanField(required=False)
 
 
 class RunFilterSerializer(ListParamsSerializer):

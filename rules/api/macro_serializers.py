@@ -3,11 +3,7 @@
 from rest_framework import serializers
 
 from agents.api.strict import RejectUnknownFieldsMixin
-from rules.api.automation_serializers import (
-    ActionSerializer,
-    ActionsField,
-    ListParamsSerializer,
-)
+from rules.api.automation_serializers import ActionSerializer, ActionsField
 from rules.macros.render import PLACEHOLDERS
 from rules.models import Macro
 from tickets.api.serializers import PaginationSerializer, StrictBooleanField
@@ -39,11 +35,6 @@ class MacroSerializer(serializers.Serializer):
 class MacroListSerializer(serializers.Serializer):
     macros = MacroSerializer(many=True)
     pagination = PaginationSerializer()
-
-
-class MacroFilterSerializer(ListParamsSerializer):
-    q = serializers.CharField(required=False, max_length=200)
-    active = StrictBooleanField(required=False)
 
 
 def macro_data(macro: Macro) -> dict:

@@ -10,9 +10,14 @@ from rest_framework.views import APIView
 from agents.permissions import IsManagerOrReadOnly
 from agents.principals import caller_actor
 from rules.api import macro_serializers as s
-from rules.api.automation_views import PAGE, _page
+from rules.api.automation_serializers import MAX_LIMIT, ListParamsSerializer
+from rules.api.automation_views import PAGE
+from rules.macros.filters import MacroFilterSet
 from rules.macros.selectors import macro_get, macro_list
 from rules.macros.services import macro_apply, macro_create, macro_delete, macro_update
+from tickets.api.representations import pagination
+from tickets.api.schema import filterset_parameters
+from tickets.filters import filterset_apply
 from tickets.selectors import ticket_get_for_organization
 
 OBJECT_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)
@@ -21,11 +26,7 @@ OBJECT_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 @extend_schema_view(
     list=extend_schema(
         summary="Macros, by name",
-        parameters=[
-            *PAGE,
-            OpenApiParameter("q", str, description="In the name or the body."),
-            OpenApiParameter("active", bool),
-        ],
+        parameters=[*PAGE, *filterset_parameters(MacroFilterSet)],
         responses=s.MacroListSerializer,
     ),
     retrieve=extend_schema(summary="A macro", parameters=[OBJECT_ID], responses=s.MacroSerializer),
@@ -57,12 +58,22 @@ class MacroViewSet(viewsets.GenericViewSet):
         return macro_list(organization_id=self._org())
 
     def list(self, request):
-        return _page(
-            request,
-            s.MacroFilterSerializer,
-            lambda **f: macro_list(organization_id=self._org(), **f),
-            "macros",
-            s.macro_data,
+        params = ListParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        page, limit = (
+            params.validated_data["page"],
+            min(params.validated_data["limit"], MAX_LIMIT),
+        )
+        macros, _ = filterset_apply(
+            MacroFilterSet, request.query_params, macro_list(organization_id=self._org())
+        )
+        total = macros.count()
+        rows = macros[(page - 1) * limit : page * limit]
+        return Response(
+            {
+                "macros": [s.macro_data(macro) for macro in rows],
+                "pagination": pagination(page=page, limit=limit, total=total),
+            }
         )
 
     def retrieve(self, request, pk=None):
@@ -104,7 +115,11 @@ class ApplyMacroView(APIView):
         ticket = ticket_get_for_organization(organization_id=organization_id, ticket_id=ticket_id)
         body = s.ApplyMacroSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        macro = macro_get(organization_id=organization_id, macro_id=body.validated_data["macro_id"])
+        macro = macro_get(
+            organization_id=organization_id,
+            macro_id=body.validated_data["macro_id"],
+            field="macro_id",
+        )
         actor, label = caller_actor(request.user)
         answer = macro_apply(
             macro=macro,

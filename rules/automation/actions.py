@@ -10,6 +10,7 @@ rule. Anything else that goes wrong raises, and the engine records the rule as f
 from __future__ import annotations
 
 from django.db.models import F
+from django.utils import timezone
 
 from agents.models import Agent, Team
 from rules.models import Macro
@@ -162,10 +163,14 @@ def _apply_one(*, ticket: Ticket, action: dict, rule, label: str, actor) -> dict
                 actor=actor,
                 actor_label=label,
             )
-        Macro.objects.filter(pk=macro.pk).update(usage_count=F("usage_count") + 1)
+        Macro.objects.filter(pk=macro.pk).update(
+            usage_count=F("usage_count") + 1, last_used_at=timezone.now()
+        )
         return _applied(action, macro=macro.name, macro_actions=applied)
     elif kind == "send_reply":
         macro = _macro(org, value)
+        if not macro.body.strip():
+            return _skipped(action, f"the macro {macro.name!r} has no text to send")
         from rules.macros.render import macro_render
 
         message = message_add(
@@ -176,7 +181,9 @@ def _apply_one(*, ticket: Ticket, action: dict, rule, label: str, actor) -> dict
             actor=actor,
             actor_label=label,
         )
-        Macro.objects.filter(pk=macro.pk).update(usage_count=F("usage_count") + 1)
+        Macro.objects.filter(pk=macro.pk).update(
+            usage_count=F("usage_count") + 1, last_used_at=timezone.now()
+        )
         return _applied(action, macro=macro.name, message_id=str(message.pk))
     elif kind == "send_webhook_event":
         event_record(

@@ -72,6 +72,12 @@ def test_position_defaults_after_the_last_rule_and_the_list_runs_in_order(
     assert names == ["first", "second", "Refunds are urgent"]
     only_time = manager_client.get(URL, {"trigger": "time"}).json()["automations"]
     assert only_time == []
+    AutomationRule.objects.filter(name="first").update(active=False)
+    active = manager_client.get(URL, {"active": "true"}).json()["automations"]
+    assert [r["name"] for r in active] == ["second", "Refunds are urgent"]
+    inactive = manager_client.get(URL, {"active": "false"}).json()["automations"]
+    assert [r["name"] for r in inactive] == ["first"]
+    assert manager_client.get(URL, {"active": "maybe"}).status_code == 400
 
 
 @pytest.mark.parametrize(
