@@ -76,11 +76,6 @@ class DeliveryListSerializer(serializers.Serializer):
     pagination = PaginationSerializer()
 
 
-class ListParamsSerializer(serializers.Serializer):
-    page = serializers.IntegerField(min_value=1, max_value=1_000_000, default=1)
-    limit = serializers.IntegerField(min_value=1, default=50)
-
-
 class EmptySerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     pass
 

@@ -23,7 +23,7 @@ from integrations.services import (
     webhook_endpoint_update,
     webhook_ping,
 )
-from tickets.api.representations import pagination
+from tickets.api.representations import paged
 
 OBJECT_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 DELIVERY_ID = OpenApiParameter("delivery_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
@@ -79,18 +79,7 @@ class WebhookViewSet(viewsets.GenericViewSet):
         return webhook_endpoint_list(organization_id=self._org())
 
     def _page(self, request, queryset, key, data):
-        params = s.ListParamsSerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        page = params.validated_data["page"]
-        limit = min(params.validated_data["limit"], s.MAX_LIMIT)
-        total = queryset.count()
-        rows = queryset[(page - 1) * limit : page * limit]
-        return Response(
-            {
-                key: [data(row) for row in rows],
-                "pagination": pagination(page=page, limit=limit, total=total),
-            }
-        )
+        return paged(request, queryset, key=key, data=data, default_limit=50, max_limit=s.MAX_LIMIT)
 
     def list(self, request):
         return self._page(request, self.get_queryset(), "webhooks", s.webhook_data)

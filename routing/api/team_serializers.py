@@ -15,11 +15,6 @@ def _ids(**kwargs) -> serializers.ListField:
     return serializers.ListField(child=serializers.UUIDField(), max_length=500, **kwargs)
 
 
-class ListParamsSerializer(serializers.Serializer):
-    page = serializers.IntegerField(min_value=1, max_value=1_000_000, default=1)
-    limit = serializers.IntegerField(min_value=1, default=100)
-
-
 # --- Teams ----------------------------------------------------------------------------
 
 

@@ -23,7 +23,7 @@ from routing.team_services import (
     team_delete,
     team_update,
 )
-from tickets.api.representations import pagination
+from tickets.api.representations import paged
 
 OBJECT_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 PAGE_PARAMETERS = [
@@ -46,19 +46,8 @@ class _Managed(viewsets.GenericViewSet):
         return caller_actor(self.request.user)[0]
 
     def _page(self, request, queryset, data):
-        params = s.ListParamsSerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        page, limit = (
-            params.validated_data["page"],
-            min(params.validated_data["limit"], s.MAX_LIMIT),
-        )
-        total = queryset.count()
-        rows = queryset[(page - 1) * limit : page * limit]
-        return Response(
-            {
-                self.key: [data(row) for row in rows],
-                "pagination": pagination(page=page, limit=limit, total=total),
-            }
+        return paged(
+            request, queryset, key=self.key, data=data, default_limit=100, max_limit=s.MAX_LIMIT
         )
 
 

@@ -21,7 +21,7 @@ from rules.automation_selectors import (
 )
 from rules.automation_services import automation_create, automation_delete, automation_update
 from rules.models import AutomationRule
-from tickets.api.representations import pagination
+from tickets.api.representations import paged
 
 OBJECT_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 PAGE = [
@@ -31,23 +31,22 @@ PAGE = [
 
 
 def _page(request, params_class, queryset_for, key, data):
+    """A paged list whose filters `params_class` validates (page and limit included)."""
     params = params_class(data=request.query_params)
     params.is_valid(raise_exception=True)
     # A QueryDict reads a missing boolean as false: keep only the filters given.
     filters = {
         k: v
         for k, v in params.validated_data.items()
-        if k in ("page", "limit") or k in request.query_params
+        if k not in ("page", "limit") and k in request.query_params
     }
-    page, limit = filters.pop("page"), min(filters.pop("limit"), s.MAX_LIMIT)
-    queryset = queryset_for(**filters)
-    total = queryset.count()
-    rows = queryset[(page - 1) * limit : page * limit]
-    return Response(
-        {
-            key: [data(row) for row in rows],
-            "pagination": pagination(page=page, limit=limit, total=total),
-        }
+    return paged(
+        request,
+        queryset_for(**filters),
+        key=key,
+        data=data,
+        default_limit=50,
+        max_limit=s.MAX_LIMIT,
     )
 
 

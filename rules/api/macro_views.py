@@ -10,12 +10,12 @@ from rest_framework.views import APIView
 from agents.permissions import IsManagerOrReadOnly
 from agents.principals import caller_actor
 from rules.api import macro_serializers as s
-from rules.api.automation_serializers import MAX_LIMIT, ListParamsSerializer
+from rules.api.automation_serializers import MAX_LIMIT
 from rules.api.automation_views import PAGE
 from rules.macros.filters import MacroFilterSet
 from rules.macros.selectors import macro_get, macro_list
 from rules.macros.services import macro_apply, macro_create, macro_delete, macro_update
-from tickets.api.representations import pagination
+from tickets.api.representations import paged
 from tickets.api.schema import filterset_parameters
 from tickets.filters import filterset_apply
 from tickets.selectors import ticket_get_for_organization
@@ -58,22 +58,11 @@ class MacroViewSet(viewsets.GenericViewSet):
         return macro_list(organization_id=self._org())
 
     def list(self, request):
-        params = ListParamsSerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        page, limit = (
-            params.validated_data["page"],
-            min(params.validated_data["limit"], MAX_LIMIT),
-        )
         macros, _ = filterset_apply(
             MacroFilterSet, request.query_params, macro_list(organization_id=self._org())
         )
-        total = macros.count()
-        rows = macros[(page - 1) * limit : page * limit]
-        return Response(
-            {
-                "macros": [s.macro_data(macro) for macro in rows],
-                "pagination": pagination(page=page, limit=limit, total=total),
-            }
+        return paged(
+            request, macros, key="macros", data=s.macro_data, default_limit=50, max_limit=MAX_LIMIT
         )
 
     def retrieve(self, request, pk=None):

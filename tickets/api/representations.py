@@ -154,3 +154,27 @@ def pagination(*, page: int, limit: int, total: int) -> dict:
         "has_next": page < total_pages,
         "has_prev": page > 1,
     }
+
+
+def paged(request, queryset, *, key: str, data, default_limit: int, max_limit: int = 200):
+    """The answer of a paged list: `{key: [data(row)...], "pagination": {...}}` for the
+    `page` and `limit` query parameters (a bad one is a 400 naming it; a limit above
+    `max_limit` is capped). Two queries: the count and the page."""
+    from rest_framework import serializers
+    from rest_framework.response import Response
+
+    class PageParams(serializers.Serializer):
+        page = serializers.IntegerField(min_value=1, max_value=1_000_000, default=1)
+        limit = serializers.IntegerField(min_value=1, default=default_limit)
+
+    params = PageParams(data=request.query_params)
+    params.is_valid(raise_exception=True)
+    page, limit = params.validated_data["page"], min(params.validated_data["limit"], max_limit)
+    total = queryset.count()
+    rows = queryset[(page - 1) * limit : page * limit]
+    return Response(
+        {
+            key: [data(row) for row in rows],
+            "pagination": pagination(page=page, limit=limit, total=total),
+        }
+    )
