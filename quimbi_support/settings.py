@@ -297,6 +297,10 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Installed into django-celery-beat's tables at beat start; editable in the admin.
+# Time automations scan incrementally; each rule also gets a full scan at least this
+# often (one rule per beat), for changes no event records (a customer's tier).
+AUTOMATION_FULL_SCAN_MINUTES = env.float("AUTOMATION_FULL_SCAN_MINUTES", default=10.0)
+
 CELERY_BEAT_SCHEDULE = {
     "tickets.event_redispatch": {
         "task": "tickets.event_redispatch",

@@ -140,8 +140,14 @@ class AutomationRule(models.Model):
     actions = models.JSONField(default=list)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Time rules' scan bookkeeping (rules.automation.engine), not part of the rule: the
+    # moment the last scan looked up to, and when the rule last had a full scan.
+    scanned_until = models.DateTimeField(null=True, blank=True, editable=False)
+    full_scan_at = models.DateTimeField(null=True, blank=True, editable=False)
 
-    history = HistoricalRecords(get_user=history_user)
+    history = HistoricalRecords(
+        get_user=history_user, excluded_fields=["scanned_until", "full_scan_at"]
+    )
 
     class Meta:
         ordering = ["position", "name"]

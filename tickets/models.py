@@ -287,6 +287,19 @@ class Ticket(models.Model):
                 condition=Q(status__in=lifecycle.ACTIVE_STATUSES, assignee__isnull=True),
                 name="ticket_team_waiting_idx",
             ),
+            # Time automations: the active tickets whose last customer message or last
+            # agent reply crossed a rule's hours threshold since the previous scan
+            # (created_at and updated_at have their own indexes above).
+            models.Index(
+                fields=["organization", "last_customer_message_at"],
+                condition=Q(status__in=lifecycle.ACTIVE_STATUSES),
+                name="ticket_open_customer_msg_idx",
+            ),
+            models.Index(
+                fields=["organization", "last_agent_reply_at"],
+                condition=Q(status__in=lifecycle.ACTIVE_STATUSES),
+                name="ticket_open_agent_reply_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -372,3 +372,115 @@ def test_a_new_customer_message_starts_a_new_period(organization, make_ticket):
     with time_machine.travel(start + timedelta(hours=5), tick=False):
         assert time_rules_scan() == 1
     assert RuleRun.objects.filter(rule=rule).count() == 2
+
+
+# --- Incremental time scans -------------------------------------------------------------
+
+
+def _scan_at(at):
+    with time_machine.travel(at, tick=False):
+        return time_rules_scan()
+
+
+def test_incremental_scans_act_on_a_ticket_that_comes_to_meet_other_conditions(
+    organization, make_ticket
+):
+    """A ticket past the hours threshold that only later matches the rule's other
+    conditions (its priority raised, a tag added) is acted on in the next beat, though
+    its anchor crossed long before the scan's window."""
+    Tag.objects.create(organization=organization, name="vip")
+    AutomationRule.objects.create(
+        organization=organization,
+        name="old and urgent",
+        trigger="time",
+        conditions={
+            "all": [
+                {"field": "hours_since_created", "operator": "gt", "value": 1},
+                {"field": "priority", "operator": "is", "value": "urgent"},
+            ]
+        },
+        actions=[{"type": "add_note", "value": "old urgent"}],
+    )
+    AutomationRule.objects.create(
+        organization=organization,
+        name="old vip",
+        trigger="time",
+        conditions={
+            "all": [
+                {"field": "hours_since_created", "operator": "gt", "value": 1},
+                {"field": "tags", "operator": "contains", "value": "vip"},
+            ]
+        },
+        actions=[{"type": "add_note", "value": "old vip"}],
+    )
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        urgent, vip = make_ticket(subject="a"), make_ticket(subject="b")
+    assert _scan_at(start + timedelta(hours=3)) == 0  # the full first scan
+    # Tags are an m2m change: the ticket is not saved, but it has an event.
+    with time_machine.travel(start + timedelta(hours=5), tick=False):
+        ticket_update(ticket=urgent, actor=None, priority="urgent")
+        ticket_update(ticket=vip, actor=None, add_tags=["vip"])
+        Ticket.objects.filter(pk=vip.pk).update(updated_at=start)  # only the event tells
+    assert _scan_at(start + timedelta(hours=5, seconds=30)) == 2
+    assert {r.ticket_id for r in RuleRun.objects.all()} == {urgent.pk, vip.pk}
+    assert _scan_at(start + timedelta(hours=5, seconds=60)) == 0
+
+
+def test_a_change_no_event_records_is_caught_by_the_rotating_full_scan(
+    organization, make_ticket, customer, settings
+):
+    """A customer becoming VIP writes no ticket event: the incremental scans miss it,
+    the rule's next full scan (at most AUTOMATION_FULL_SCAN_MINUTES later) acts."""
+    settings.AUTOMATION_FULL_SCAN_MINUTES = 10
+    rule = AutomationRule.objects.create(
+        organization=organization,
+        name="old vip customer",
+        trigger="time",
+        conditions={
+            "all": [
+                {"field": "hours_since_created", "operator": "gt", "value": 1},
+                {"field": "customer.tier", "operator": "is", "value": "vip"},
+            ]
+        },
+        actions=[{"type": "add_note", "value": "vip waiting"}],
+    )
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        make_ticket(subject="a")
+    assert _scan_at(start + timedelta(hours=2)) == 0
+    customer.tier = "vip"
+    customer.save(update_fields=["tier"])
+    assert _scan_at(start + timedelta(hours=2, minutes=1)) == 0
+    rule.refresh_from_db()
+    assert rule.full_scan_at == start + timedelta(hours=2)
+    assert _scan_at(start + timedelta(hours=2, minutes=10)) == 1
+    rule.refresh_from_db()
+    assert rule.full_scan_at == start + timedelta(hours=2, minutes=10)
+
+
+def test_editing_a_time_rule_makes_its_next_scan_full(organization, make_ticket):
+    rule = _time_rule(organization, hours=10)
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        make_ticket(subject="a")
+    assert _scan_at(start + timedelta(hours=3)) == 0
+    assert _scan_at(start + timedelta(hours=3, seconds=30)) == 0
+    # 1 hour instead of 10: the ticket crossed 2 hours ago, outside any incremental
+    # window, and is acted on at once.
+    with time_machine.travel(start + timedelta(hours=3, seconds=40), tick=False):
+        rule.conditions = {"all": [{"field": "hours_since_created", "operator": "gt", "value": 1}]}
+        rule.save()
+    assert _scan_at(start + timedelta(hours=3, seconds=60)) == 1
+
+
+def test_only_one_full_scan_per_beat(organization, settings):
+    """Rules that are all due a full scan take turns, the oldest first."""
+    settings.AUTOMATION_FULL_SCAN_MINUTES = 10
+    rules = [_time_rule(organization, hours=1, name=f"r{i}") for i in range(3)]
+    start = timezone.now()
+    assert _scan_at(start) == 0
+    AutomationRule.objects.filter(pk=rules[1].pk).update(full_scan_at=start - timedelta(hours=1))
+    _scan_at(start + timedelta(minutes=11))
+    marks = {r.name: r.full_scan_at for r in AutomationRule.objects.all()}
+    assert marks == {"r0": start, "r1": start + timedelta(minutes=11), "r2": start}
