@@ -22,3 +22,12 @@ class IsManagerOrReadOnly(IsOrganizationMember):
         if not super().has_permission(request, view):
             return False
         return request.method in permissions.SAFE_METHODS or request.user.is_manager
+
+
+class IsManager(IsOrganizationMember):
+    """Managers and admins only, reading included (credentials, sync state)."""
+
+    message = "Only managers and admins can see or change this."
+
+    def has_permission(self, request, view) -> bool:
+        return super().has_permission(request, view) and request.user.is_manager

@@ -812,6 +812,113 @@ def webhook_fanout(org) -> dict | None:
     return row
 
 
+# --- Zendesk import (issue 15): from the local stand-in ------------------------------
+
+IMPORT_TICKETS, IMPORT_COMMENTS = 10_000, 5
+
+
+def import_zendesk(org) -> dict:
+    """10,000 Zendesk tickets with 5 comments each (2,000 requesters, 20 agents) served
+    by the local stand-in (integrations/tests/fake_providers.py, the documented
+    endpoints over real HTTP), imported end to end by `sync_account` into a fresh
+    organization: the export pages, the comments fetched concurrently, the users, the
+    upserts. Then the same import again (nothing changed: 0 rows). `upsert_rows_per_s`
+    times the write stage alone (page_upsert), rows = tickets + messages written. All
+    rolled back."""
+    from django.conf import settings
+    from django.db import transaction
+
+    from agents.models import Organization
+    from integrations.models import IntegrationAccount
+    from integrations.providers import sync as sync_module
+    from integrations.secrets import secret_seal
+    from integrations.tests.fake_providers import FakeZendesk
+
+    settings.WEBHOOK_ALLOW_PRIVATE_URLS = True  # the stand-in is on 127.0.0.1
+    fake = FakeZendesk()
+    agents = [FakeZendesk.make_user(9_000_000 + i, role="agent", email=f"agent{i}@zd.test")
+              for i in range(20)]  # fmt: skip
+    customers = [FakeZendesk.make_user(8_000_000 + i, email=f"c{i}@example.com")
+                 for i in range(2_000)]  # fmt: skip
+    for n in range(IMPORT_TICKETS):
+        ticket_id = 1_000_000 + n
+        requester = customers[n % len(customers)]["id"]
+        agent = agents[n % len(agents)]["id"]
+        at = f"2026-11-{1 + n % 28:02d}T{n % 24:02d}:{n % 60:02d}:00Z"
+        comments = [
+            FakeZendesk.make_comment(
+                ticket_id * 10 + c,
+                agent if c % 2 else requester,
+                public=c != 3,
+                body=f"Message {c} about order #{n} " + "lorem ipsum dolor sit amet " * 6,
+                created_at=at,
+            )
+            for c in range(IMPORT_COMMENTS)
+        ]
+        fake.add_ticket(
+            FakeZendesk.make_ticket(ticket_id, requester_id=requester, assignee_id=agent,
+                                    status=("open", "pending", "solved")[n % 3],
+                                    tags=["import", f"t{n % 7}"], created_at=at, updated_at=at),
+            comments=comments,
+            users=[],
+        )  # fmt: skip
+    for user in (*agents, *customers):
+        fake.users[user["id"]] = user
+
+    upsert_seconds, upsert_rows = [0.0], [0]
+    original = sync_module.page_upsert
+
+    def timed(account, tickets):
+        started = time.perf_counter()
+        counts = original(account, tickets)
+        upsert_seconds[0] += time.perf_counter() - started
+        upsert_rows[0] += counts.created + counts.updated + counts.messages_created
+        return counts
+
+    sync_module.page_upsert = timed
+    row = {"name": "import_zendesk", "tickets": IMPORT_TICKETS, "comments_each": IMPORT_COMMENTS}
+    try:
+        with transaction.atomic():
+            slug = f"import-{time.time():.0f}"
+            target = Organization.objects.create(name="Import bench", slug=slug)
+            account = IntegrationAccount.objects.create(
+                organization=target, provider="zendesk", name="bench", subdomain="bench",
+                base_url=fake.base_url, email=fake.email, api_secret=secret_seal(fake.api_token),
+                rate_limit_per_minute=10**5,  # the stand-in has no plan limit
+            )  # fmt: skip
+            started = time.perf_counter()
+            first = sync_module.sync_account(account, full=True)
+            first_s = time.perf_counter() - started
+            first_upsert = upsert_seconds[0]
+            rows = upsert_rows[0]
+            requests_first = len(fake.requests)
+            upsert_seconds[0], upsert_rows[0] = 0.0, 0
+            started = time.perf_counter()
+            second = sync_module.sync_account(account, full=True)
+            second_s = time.perf_counter() - started
+            row.update(
+                status=[first.status, second.status],
+                first_s=round(first_s, 2),
+                tickets_per_s=round(first.created / first_s, 1),
+                created=first.created,
+                messages=first.messages_created,
+                requests=requests_first,
+                upsert_s=round(first_upsert, 2),
+                upsert_rows=rows,
+                upsert_rows_per_s=round(rows / first_upsert) if first_upsert else None,
+                rerun_s=round(second_s, 2),
+                rerun_speedup=round(first_s / second_s, 1),
+                rerun_rows_written=second.created + second.updated + second.messages_created,
+                rerun_requests=len(fake.requests) - requests_first,
+            )
+            transaction.set_rollback(True)
+    finally:
+        sync_module.page_upsert = original
+        fake.close()
+    print(f"import_zendesk: {row}", flush=True)
+    return row
+
+
 # --- The event pipeline ---------------------------------------------------------------
 
 
@@ -1202,7 +1309,8 @@ def main():
     parser.add_argument(
         "--only",
         help="measure these entries alone, comma-separated: hot_paths (every request-path "
-        f"entry), {', '.join(AT_WORK)}, {', '.join(AUTOMATION)}, event_pipeline; latest.json "
+        f"entry), {', '.join(AT_WORK)}, {', '.join(AUTOMATION)}, webhook_fanout, import_zendesk, "
+        "event_pipeline; latest.json "
         "keeps the other rows "
         "of its previous run",
     )
@@ -1218,7 +1326,14 @@ def main():
     _, key = api_key_create(
         organization=org, name=f"bench {time.time():.0f}", role="manager", actor=None
     )
-    everything = ("hot_paths", *AT_WORK, *AUTOMATION, "webhook_fanout", "event_pipeline")
+    everything = (
+        "hot_paths",
+        *AT_WORK,
+        *AUTOMATION,
+        "webhook_fanout",
+        "import_zendesk",
+        "event_pipeline",
+    )
     only = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else everything
     unknown = sorted(set(only) - set(everything))
     if unknown:
@@ -1236,6 +1351,8 @@ def main():
         fanout = webhook_fanout(org)
         if fanout is not None:
             bench.results.append(fanout)
+    if "import_zendesk" in only:
+        bench.results.append(import_zendesk(org))
     # Last: it adds messages and events, which the entries above must not see.
     if "event_pipeline" in only:
         changes = args.pipeline_changes or (2_000 if args.quick else 10_000)

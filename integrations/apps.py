@@ -17,3 +17,9 @@ class IntegrationsConfig(AppConfig):
         # ticket back sees what those handlers did with the same event.
         for kind in (*EVENT_TYPES, AUTOMATION_KIND):
             register(kind, on_webhook_event, name="integrations.webhooks", order=200)
+
+        from integrations.providers.push import pushes_feed
+
+        # Agent replies and status changes on Zendesk / Gorgias tickets go back there.
+        for kind in ("message.created", "ticket.status_changed"):
+            register(kind, pushes_feed, name="integrations.provider_push", order=210)

@@ -101,3 +101,12 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} -> {self.endpoint_id} ({self.status})"
+
+
+from integrations.provider_models import (  # noqa: E402,F401 - the provider connectors
+    InboundEvent,
+    IntegrationAccount,
+    Provider,
+    ProviderPush,
+    SyncRun,
+)

@@ -326,6 +326,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "rules.automations_time_scan",
         "schedule": env.float("AUTOMATION_SCAN_SECONDS", default=30.0),
     },
+    "integrations.provider_sync_due": {
+        "task": "integrations.provider_sync_due",
+        "schedule": env.float("PROVIDER_SYNC_SCAN_SECONDS", default=60.0),
+    },
+    "integrations.inbound_sweep": {
+        "task": "integrations.inbound_sweep",
+        "schedule": 60.0,
+    },
+    "integrations.provider_push_send": {
+        "task": "integrations.provider_push_send",
+        "schedule": 30.0,
+    },
     "integrations.webhook_send_due": {
         "task": "integrations.webhook_send_due",
         "schedule": env.float("WEBHOOK_RETRY_SCAN_SECONDS", default=15.0),
@@ -358,6 +370,20 @@ WEBHOOK_BACKOFF_SECONDS = env.float("WEBHOOK_BACKOFF_SECONDS", default=30.0)
 WEBHOOK_BACKOFF_MAX_SECONDS = env.float("WEBHOOK_BACKOFF_MAX_SECONDS", default=6 * 3600.0)
 WEBHOOK_DISABLE_AFTER_SECONDS = env.float("WEBHOOK_DISABLE_AFTER_SECONDS", default=86400.0)
 WEBHOOK_CONCURRENCY = env.int("WEBHOOK_CONCURRENCY", default=8)
+
+# Zendesk / Gorgias connectors (integrations/providers). Credentials are sealed with this
+# Fernet key (derived from SECRET_KEY when unset).
+INTEGRATION_SECRETS_KEY = env.str("INTEGRATION_SECRETS_KEY", default="")
+PROVIDER_TIMEOUT_SECONDS = env.float("PROVIDER_TIMEOUT_SECONDS", default=30.0)
+PROVIDER_MAX_RETRIES = env.int("PROVIDER_MAX_RETRIES", default=5)
+PROVIDER_BACKOFF_SECONDS = env.float("PROVIDER_BACKOFF_SECONDS", default=1.0)
+# Longest wait honoured for a 429's Retry-After (longer: the run stops, resumable).
+PROVIDER_MAX_RETRY_AFTER_SECONDS = env.float("PROVIDER_MAX_RETRY_AFTER_SECONDS", default=120.0)
+PROVIDER_COMMENT_FETCH_CONCURRENCY = env.int("PROVIDER_COMMENT_FETCH_CONCURRENCY", default=8)
+PROVIDER_PUSH_MAX_ATTEMPTS = env.int("PROVIDER_PUSH_MAX_ATTEMPTS", default=8)
+PROVIDER_PUSH_BACKOFF_SECONDS = env.float("PROVIDER_PUSH_BACKOFF_SECONDS", default=30.0)
+# A running sync silent for this long is taken as dead (its lock is released).
+SYNC_STALE_MINUTES = env.float("SYNC_STALE_MINUTES", default=15.0)
 
 # --- Logging --------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -137,6 +137,16 @@ class TicketFilterSet(StrictFilterSet):
     team = django_filters.CharFilter(method="filter_team", help_text="A team id or name.")
     customer_id = django_filters.CharFilter(field_name="customer__external_id")
     tag = django_filters.CharFilter(method="filter_tag")
+    source = django_filters.CharFilter(
+        field_name="source",
+        max_length=32,
+        help_text="Where tickets came from: native (this backend), zendesk, gorgias, ...",
+    )
+    external_id = django_filters.CharFilter(
+        field_name="external_id",
+        max_length=128,
+        help_text="The provider's ticket id (with source: one ticket).",
+    )
     created_after = InstantFilter(
         field_name="created_at", lookup_expr="gte", help_text="Created at or after (ISO 8601)."
     )

@@ -33,6 +33,12 @@ class SlaStatus(models.TextChoices):
 SLA_STATUS_RANK = {s: rank for rank, s in enumerate(SlaStatus.values)}
 
 
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
 class Channel(models.TextChoices):
     EMAIL = "email"
     SMS = "sms"
@@ -165,6 +171,9 @@ class Ticket(models.Model):
         max_length=32, default="native", help_text="Where the ticket came from (native, zendesk…)."
     )
     external_id = models.CharField(max_length=128, blank=True)
+    # The provider's updated_at of the version imported last (integrations): an older
+    # version seen later (out of order, a replayed page) is ignored.
+    external_updated_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -180,6 +189,7 @@ class Ticket(models.Model):
             "tag_names",
             "sla_status",
             "sla_due_at",
+            "external_updated_at",
         ],
         # Tag changes are audited by their `ticket.updated` events (from/to); an m2m
         # history table would cost two queries on every ticket save.
@@ -349,7 +359,17 @@ class Message(models.Model):
         max_length=100, blank=True, help_text="A client's free author label (notes' author_id)."
     )
     channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.EMAIL)
+    # The provider's id of this message (a Zendesk comment, a Gorgias message, an email's
+    # Message-ID): unique per ticket, so an import or a webhook seen twice adds it once.
     external_id = models.CharField(max_length=128, blank=True)
+    # Where a reply sent to the customer through a provider or channel stands:
+    # "" (nothing to deliver), pending, sent or failed (with the error).
+    delivery_status = models.CharField(
+        max_length=10, choices=DeliveryStatus.choices, blank=True, default="", editable=False
+    )
+    delivery_error = models.TextField(blank=True, default="", editable=False)
+    # Attachments' metadata (name, content_type, size, url), from imports and channels.
+    attachments = models.JSONField(default=list, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     archived_at = models.DateTimeField(
         null=True, blank=True, help_text="Set when a demo reset took it out of the conversation."
@@ -372,6 +392,11 @@ class Message(models.Model):
             models.CheckConstraint(
                 condition=Q(is_internal=False) | Q(sent_to_customer=False),
                 name="message_internal_never_sent",
+            ),
+            models.UniqueConstraint(
+                fields=["ticket", "external_id"],
+                condition=~Q(external_id=""),
+                name="message_external_id_unique_per_ticket",
             ),
         ]
         indexes = [

@@ -1,8 +1,28 @@
+from django.urls import re_path
+
 from agents.api.routers import OptionalSlashRouter
+from integrations.api.provider_views import (
+    GorgiasWebhookView,
+    IntegrationAccountViewSet,
+    ZendeskWebhookView,
+)
 from integrations.api.views import WebhookViewSet
 
 # Every path answers with and without a trailing slash (browsers must not be redirected).
 router = OptionalSlashRouter()
 router.register("webhooks", WebhookViewSet, basename="webhook")
+router.register("integrations/accounts", IntegrationAccountViewSet, basename="integration-account")
 
-urlpatterns = router.urls
+urlpatterns = [
+    re_path(
+        r"^integrations/zendesk/webhook/(?P<account_id>[^/]+)/?$",
+        ZendeskWebhookView.as_view(),
+        name="zendesk-webhook",
+    ),
+    re_path(
+        r"^integrations/gorgias/webhook/(?P<account_id>[^/]+)/?$",
+        GorgiasWebhookView.as_view(),
+        name="gorgias-webhook",
+    ),
+    *router.urls,
+]

@@ -577,6 +577,44 @@ def world_build() -> World:
         status="failed",
         last_error=f"{MARK}: HTTP 500",
     )
+    # Zendesk: an account (its secrets never shown), a sync run, a webhook received and a
+    # push-back.
+    from integrations.models import InboundEvent, ProviderPush, SyncRun
+    from integrations.providers.accounts import account_create
+
+    provider_account = account_create(
+        organization=org_a,
+        data={
+            "provider": "zendesk",
+            "name": f"{MARK} Zendesk",
+            "subdomain": f"{mark}-desk",
+            "email": "ops@a.test",
+            "api_token": f"{mark}-zendesk-token",
+            "webhook_secret": f"{mark}-zendesk-hook",
+        },
+        actor=a_people[roles.MANAGER],
+    )
+    world.secrets += [f"{mark}-zendesk-token", f"{mark}-zendesk-hook"]
+    SyncRun.objects.create(
+        organization=org_a, account=provider_account, status="ok", errors=[f"{MARK} note"]
+    )
+    InboundEvent.objects.create(
+        organization=org_a,
+        account=provider_account,
+        dedupe_key=f"{mark}-hook-1",
+        external_ticket_id="1",
+        payload={"ticket": {"id": "1", "subject": MARK}},
+    )
+    ProviderPush.objects.create(
+        organization=org_a,
+        account=provider_account,
+        ticket=ticket,
+        event_id=ticket.events.order_by("id").first().pk,
+        kind="status",
+        payload={"status": "closed"},
+        status="failed",
+        last_error=f"{MARK}: HTTP 500",
+    )
 
     message = Message.objects.filter(ticket=ticket, is_internal=False).first()
     world.primary = {
@@ -933,6 +971,11 @@ API_PARAMS: dict[str, dict[str, Callable]] = {
         "pk": _pk("integrations", "WebhookEndpoint"),
         "delivery_id": _pk("integrations", "WebhookDelivery"),
     },
+    "integration-account-detail": {"pk": _pk("integrations", "IntegrationAccount")},
+    "integration-account-sync": {"pk": _pk("integrations", "IntegrationAccount")},
+    "integration-account-runs": {"pk": _pk("integrations", "IntegrationAccount")},
+    "zendesk-webhook": {"account_id": _pk("integrations", "IntegrationAccount")},
+    "gorgias-webhook": {"account_id": _pk("integrations", "IntegrationAccount")},
 }
 # Query strings for GET (parameters a view needs to get past validation).
 API_QUERIES: dict[str, Callable] = {
@@ -997,6 +1040,21 @@ API_BODIES: dict[str, Callable] = {
     "skill-list": lambda w: {"name": "pwned", "tags": ["pwned"], "channels": ["phone"]},
     "skill-detail": lambda w: {"name": "pwned", "tags": ["pwned"], "agent_ids": []},
     "webhook-list": lambda w: {"url": "https://93.184.215.14/pwned", "events": ["note.created"]},
+    "integration-account-list": lambda w: {
+        "provider": "gorgias",
+        "name": "pwned",
+        "domain": "pwned",
+        "username": "pwned@attacker.test",
+        "api_key": "pwned",
+    },
+    "integration-account-detail": lambda w: {
+        "enabled": False,
+        "base_url": "https://93.184.215.14/pwned",
+        "api_token": "pwned",
+    },
+    "integration-account-sync": lambda w: {"full": True},
+    "zendesk-webhook": lambda w: {"ticket": {"id": "1"}},
+    "gorgias-webhook": lambda w: {"ticket": {"id": "1"}},
     "webhook-detail": lambda w: {
         "url": "https://93.184.215.14/pwned",
         "events": ["note.created"],

@@ -31,7 +31,15 @@ from agents import roles
 from agents.models import Agent, ApiKey, Organization, Skill, Team
 from agents.services import agent_token_create, api_key_create
 from agents.tests.factories import AgentFactory, TeamFactory
-from integrations.models import WebhookDelivery, WebhookEndpoint
+from integrations.models import (
+    InboundEvent,
+    IntegrationAccount,
+    ProviderPush,
+    SyncRun,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from integrations.secrets import secret_seal
 from intelligence.models import QuimbiAccount, TicketRecommendation
 from rules.models import AutomationRule, Macro, Rule, RuleRun, ScoringConfig
 from rules.services import rule_create
@@ -216,6 +224,10 @@ def _path_values(world: World, path: str) -> dict[str, str]:
         by_prefix["/api/v1/automations/{id}"] = _automation(world).pk
     if path.startswith("/api/v1/webhooks/{id}"):
         by_prefix["/api/v1/webhooks/{id}"] = _webhook(world).pk
+    if path.startswith("/api/v1/integrations/accounts/{id}"):
+        by_prefix["/api/v1/integrations/accounts/{id}"] = _integration_account(world).pk
+    if "{account_id}" in path:
+        values_account = _integration_account(world, path.split("/")[4]).pk
     values = {
         "ticket_id": world.ticket.pk,
         "customer_id": world.customer.external_id,
@@ -223,6 +235,8 @@ def _path_values(world: World, path: str) -> dict[str, str]:
     }
     if "{delivery_id}" in path:
         values["delivery_id"] = _webhook_delivery(world).pk
+    if "{account_id}" in path:
+        values["account_id"] = values_account
     for prefix, pk in by_prefix.items():
         if path.startswith(prefix):
             values["id"] = pk
@@ -284,6 +298,15 @@ BODIES: dict[str, Callable[[World], dict]] = {
         "events": ["ticket.created"],
     },
     "PATCH /api/v1/webhooks/{id}": lambda w: {"description": "CRM"},
+    "POST /api/v1/integrations/accounts": lambda w: {
+        "provider": "gorgias",
+        "name": "Gorgias",
+        "domain": "acme",
+        "username": "ops@acme.test",
+        "api_key": "g-key",
+    },
+    "PATCH /api/v1/integrations/accounts/{id}": lambda w: {"sync_interval_minutes": 15},
+    "POST /api/v1/integrations/accounts/{id}/sync": lambda w: {},
     "POST /api/v1/automations/dry-run": lambda w: {
         "trigger": "ticket.created",
         "actions": [{"type": "set_priority", "value": "urgent"}],
@@ -481,6 +504,42 @@ def _webhook(world: World) -> WebhookEndpoint:
     return world.webhook
 
 
+def _integration_account(world: World, provider: str = "zendesk") -> IntegrationAccount:
+    """A Zendesk (or Gorgias) account of the world's organization, made once each."""
+    name = f"integration_{provider}"
+    if not hasattr(world, name):
+        setattr(
+            world,
+            name,
+            IntegrationAccount.objects.create(
+                organization=world.organization,
+                provider=provider,
+                name=provider.title(),
+                subdomain="acme",
+                domain="acme",
+                email="ops@acme.test",
+                username="ops@acme.test",
+                api_secret=secret_seal("token"),
+                webhook_secret=secret_seal("hook-secret"),
+            ),
+        )
+    return getattr(world, name)
+
+
+def _provider_push(world: World) -> ProviderPush:
+    if not hasattr(world, "provider_push"):
+        world.provider_push = ProviderPush.objects.create(
+            organization=world.organization,
+            account=_integration_account(world),
+            ticket=world.ticket,
+            event_id=1,
+            kind="status",
+            payload={"status": "closed"},
+            status="failed",
+        )
+    return world.provider_push
+
+
 def _webhook_delivery(world: World) -> WebhookDelivery:
     if not hasattr(world, "webhook_delivery"):
         world.webhook_delivery = WebhookDelivery.objects.create(
@@ -643,6 +702,30 @@ ADMIN_ROWS: dict[str, AdminRow] = {
         ),
         effect=lambda w: WebhookDelivery.objects.filter(replay_of__isnull=False).count(),
     ),
+    "admin: integration accounts view": _view(IntegrationAccount),
+    "admin: integration accounts add": _add(
+        IntegrationAccount,
+        lambda w: {
+            "provider": "gorgias",
+            "name": "Gorgias",
+            "domain": "acme",
+            "username": "ops@acme.test",
+            "api_secret_input": "g-key",
+            "enabled": "on",
+            "sync_interval_minutes": "5",
+            "rate_limit_per_minute": "0",
+            "ignore_senders": "[]",
+            "ignore_tags": "[]",
+        },
+    ),
+    "admin: integration accounts change": _change(
+        IntegrationAccount, _integration_account, sync_interval_minutes="15"
+    ),
+    "admin: integration accounts delete": _delete(IntegrationAccount, _integration_account),
+    "admin: sync runs view": _view(SyncRun),
+    "admin: inbound events view": _view(InboundEvent),
+    "admin: provider pushes view": _view(ProviderPush),
+    "admin: provider pushes retry": _action(ProviderPush, "retry", _provider_push, "status"),
     "admin: scoring weights view": _view(ScoringConfig),
     "admin: scoring weights change": _change(
         ScoringConfig,

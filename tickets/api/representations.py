@@ -57,6 +57,9 @@ def message_item(message: Message) -> dict:
         "author_email": message.author_email or None,
         "channel": message.channel,
         "sent_to_customer": message.sent_to_customer,
+        "delivery_status": message.delivery_status or None,
+        "delivery_error": message.delivery_error or None,
+        "attachments": message.attachments or [],
     }
 
 

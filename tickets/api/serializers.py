@@ -230,6 +230,18 @@ class MessageSerializer(serializers.Serializer):
     author_email = serializers.CharField(allow_null=True)
     channel = serializers.CharField()
     sent_to_customer = serializers.BooleanField()
+    delivery_status = serializers.CharField(
+        allow_null=True,
+        help_text="For a reply delivered through a provider or channel (Zendesk, Gorgias, "
+        "email, SMS, chat): pending, sent or failed; null when there is nothing to deliver.",
+    )
+    delivery_error = serializers.CharField(
+        allow_null=True, help_text="Why the last delivery attempt failed."
+    )
+    attachments = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="Attachments' metadata: {name, content_type, size, url}.",
+    )
 
 
 class NoteSerializer(serializers.Serializer):

@@ -1,0 +1,6 @@
+from integrations.management.sync_command import ProviderSyncCommand
+
+
+class Command(ProviderSyncCommand):
+    help = "Import from Zendesk: incremental from the saved cursor, or everything with --full."
+    provider = "zendesk"
