@@ -104,7 +104,7 @@ def _claim(now) -> ProviderPush | None:
     worker does not send it too."""
     with transaction.atomic():
         push = (
-            ProviderPush.objects.select_for_update(skip_locked=True)
+            ProviderPush.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(status=ProviderPush.Status.PENDING, next_attempt_at__lte=now)
             .select_related("account", "ticket", "message")
             .order_by("next_attempt_at", "id")
