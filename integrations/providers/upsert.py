@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from agents.models import Agent
+from integrations.providers.bulk import bulk_insert
 from integrations.providers.records import ExtMessage, ExtPerson, ExtTicket
 from tickets import lifecycle
 from tickets.models import Customer, Message, Tag, Ticket
@@ -397,14 +398,13 @@ def page_upsert(account, tickets: list[ExtTicket]) -> Counts:
             )
 
     if creating:
-        Ticket.objects.bulk_create([objects[t.external_id] for t in creating], batch_size=1000)
+        bulk_insert(Ticket, [objects[t.external_id] for t in creating])
     if updating:
         Ticket.objects.bulk_update(
             [objects[t.external_id] for t, _ in updating], TICKET_FIELDS, batch_size=500
         )
     _tags_write(account, writing, objects, replace=[objects[t.external_id].pk for t, _ in updating])
-    if new_messages:
-        Message.objects.bulk_create(new_messages, batch_size=1000)
+    bulk_insert(Message, new_messages)
     for ticket_id, text, external_id in claimed:
         ours = (
             Message.all_objects.filter(ticket_id=ticket_id, external_id="", from_agent=True)
