@@ -220,3 +220,17 @@ def test_gorgias_push_back_and_a_failure_kept_visible(organization, gorgias, set
     dispatch_all()
     pushes_send()
     assert gorgias.tickets[86540102]["status"] == "closed"
+
+
+def test_the_admin_ticket_page_shows_a_failed_delivery(client, organization, make_ticket):
+    from agents.tests.factories import AgentFactory
+
+    manager = AgentFactory(organization=organization, role="manager")
+    ticket = make_ticket()
+    reply = message_add(ticket=ticket, content="Sent back?", from_agent=True, actor=None)
+    type(reply).all_objects.filter(pk=reply.pk).update(
+        delivery_status="failed", delivery_error="HTTP 503 from gorgias"
+    )
+    client.force_login(manager)
+    page = client.get(f"/admin/tickets/ticket/{ticket.pk}/change/").content.decode()
+    assert "delivery: failed" in page and "HTTP 503 from gorgias" in page
