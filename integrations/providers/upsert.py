@@ -361,7 +361,7 @@ def page_upsert(account, tickets: list[ExtTicket]) -> Counts:
                 known.add((ticket_id, external_id))
             elif status:
                 echoes[(ticket_id, _normalised(content))].append(external_id)
-    new_messages: list[Message] = []
+    new_messages: list[dict] = []  # rows (attname -> value): no model instances
     claimed: list[tuple] = []
     for t in writing:
         ticket = objects[t.external_id]
@@ -380,21 +380,21 @@ def page_upsert(account, tickets: list[ExtTicket]) -> Counts:
         for m in fresh:
             author = m.author or ExtPerson(external_id="")
             new_messages.append(
-                Message(
-                    organization_id=org,
-                    ticket=ticket,
-                    content=m.text,
-                    from_agent=m.from_agent,
-                    is_internal=m.internal,
-                    sent_to_customer=m.from_agent and not m.internal,
-                    author_name=author.name[:200],
-                    author_email=author.email if "@" in author.email else "",
-                    author_agent_id=agents.get(author.email) if m.from_agent else None,
-                    channel=t.channel,
-                    external_id=m.external_id,
-                    attachments=m.attachments,
-                    created_at=m.created_at,
-                )
+                {
+                    "organization_id": org,
+                    "ticket_id": ticket.pk,
+                    "content": m.text,
+                    "from_agent": m.from_agent,
+                    "is_internal": m.internal,
+                    "sent_to_customer": m.from_agent and not m.internal,
+                    "author_name": author.name[:200],
+                    "author_email": author.email if "@" in author.email else "",
+                    "author_agent_id": agents.get(author.email) if m.from_agent else None,
+                    "channel": t.channel,
+                    "external_id": m.external_id,
+                    "attachments": m.attachments,
+                    "created_at": m.created_at,
+                }
             )
 
     if creating:

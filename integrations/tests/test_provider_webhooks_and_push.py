@@ -222,6 +222,7 @@ def test_gorgias_push_back_and_a_failure_kept_visible(organization, gorgias, set
     assert gorgias.tickets[86540102]["status"] == "closed"
 
 
+@pytest.mark.django_db(transaction=False)  # the role groups of the migrations stay
 def test_the_admin_ticket_page_shows_a_failed_delivery(client, organization, make_ticket):
     from agents.tests.factories import AgentFactory
 
