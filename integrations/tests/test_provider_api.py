@@ -117,3 +117,39 @@ def test_a_sync_with_the_broker_down_fails_visibly(manager_client, monkeypatch):
     # The lock is released: the next sync can start.
     monkeypatch.undo()
     assert manager_client.post(f"{URL}/{account_id}/sync", {}, format="json").status_code == 202
+
+
+def test_the_beat_starts_due_accounts_once(organization, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from integrations.providers import scheduling
+    from integrations.secrets import secret_seal
+
+    sent = []
+    monkeypatch.setattr(
+        scheduling.current_app, "send_task", lambda name, kwargs: sent.append(kwargs["run_id"])
+    )
+
+    def account(name, **fields):
+        return IntegrationAccount.objects.create(
+            organization=organization,
+            provider="zendesk",
+            name=name,
+            subdomain="acme",
+            email="ops@acme.test",
+            api_secret=secret_seal("t"),
+            **fields,
+        )
+
+    never = account("never synced")
+    due = account("due", last_sync_at=timezone.now() - timedelta(minutes=6))
+    account("recent", last_sync_at=timezone.now() - timedelta(minutes=1))
+    account("disabled", enabled=False)
+    assert scheduling.syncs_start_due() == 2
+    started = set(SyncRun.objects.values_list("account_id", flat=True))
+    assert started == {never.pk, due.pk} and len(sent) == 2
+    # Their runs hold the lock: the next beat starts nothing for them.
+    assert scheduling.syncs_start_due() == 0
+    assert SyncRun.objects.count() == 2

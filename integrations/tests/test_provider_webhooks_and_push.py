@@ -235,3 +235,13 @@ def test_the_admin_ticket_page_shows_a_failed_delivery(client, organization, mak
     client.force_login(manager)
     page = client.get(f"/admin/tickets/ticket/{ticket.pk}/change/").content.decode()
     assert "delivery: failed" in page and "HTTP 503 from gorgias" in page
+
+
+def test_a_zendesk_event_subscription_payload_names_its_ticket(client, organization, zendesk):
+    account = _zendesk_account(organization, zendesk, webhook_secret=secret_seal(SECRET))
+    body = (FIXTURES / "zendesk_webhook_event_ticket_comment_added.json").read_bytes()
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    response = _post_zendesk(client, account, body=body, stamp=now)
+    assert response.status_code == 202
+    event = InboundEvent.objects.get()
+    assert event.external_ticket_id == json.loads(body)["detail"]["id"]
