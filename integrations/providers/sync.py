@@ -185,7 +185,13 @@ def _zendesk(account, run, secret, counts, progress) -> None:
     while True:
         page = client.export_page(cursor, start_time=0)
         users = {u["id"]: u for u in page.get("users") or []}
-        tickets = [zendesk.ticket_of(raw, users) for raw in page.get("tickets") or []]
+        raws = page.get("tickets") or []
+        # Requesters and assignees the page did not sideload (include=users ignored, or
+        # trimmed): fetched in one show_many call per 100.
+        people = {r.get(k) for r in raws for k in ("requester_id", "assignee_id")} - {None}
+        if people - set(users):
+            users.update({u["id"]: u for u in client.users(people - set(users))})
+        tickets = [zendesk.ticket_of(raw, users) for raw in raws]
         fresh, _ = tickets_to_fetch(account, tickets)
         comments: dict[str, list] = {}
 

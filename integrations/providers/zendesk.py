@@ -72,17 +72,24 @@ class ZendeskClient:
         return self.http.get("/api/v2/incremental/tickets/cursor.json", **params)
 
     def comments(self, ticket_id) -> list[dict]:
+        """Every comment, oldest first: cursor pagination (`meta.has_more`,
+        `page[after]`), or the older offset style (`next_page` URL) if that is what
+        answers."""
         found, after = [], None
+        page = self.http.get(f"/api/v2/tickets/{ticket_id}/comments.json", **{"page[size]": 100})
         while True:
-            params = {"page[size]": 100}
-            if after:
-                params["page[after]"] = after
-            page = self.http.get(f"/api/v2/tickets/{ticket_id}/comments.json", **params)
             found.extend(page.get("comments") or [])
             meta = page.get("meta") or {}
-            if not meta.get("has_more") or not meta.get("after_cursor"):
+            if meta.get("has_more") and meta.get("after_cursor"):
+                after = meta["after_cursor"]
+                page = self.http.get(
+                    f"/api/v2/tickets/{ticket_id}/comments.json",
+                    **{"page[size]": 100, "page[after]": after},
+                )
+            elif not meta and str(page.get("next_page") or "").startswith(self.http.base_url):
+                page = self.http.get(page["next_page"])  # never our credentials elsewhere
+            else:
                 return found
-            after = meta["after_cursor"]
 
     def users(self, ids) -> list[dict]:
         ids = sorted({int(i) for i in ids if i})

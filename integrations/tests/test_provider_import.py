@@ -234,3 +234,24 @@ def test_an_account_never_writes_into_another_organization(organization, zendesk
     assert not Ticket.objects.filter(organization=other).exists()
     assert not Customer.objects.filter(organization=other).exists()
     assert not Message.all_objects.filter(organization=other).exists()
+
+
+@FAST
+def test_requesters_and_assignees_not_sideloaded_are_fetched(organization, zendesk, monkeypatch):
+    """A Zendesk (or proxy) that ignores include=users: the people come from show_many."""
+    from integrations.providers import zendesk as zd
+
+    agent = AgentFactory(organization=organization, email="ingrid.sorensen@quimbi-demo.example")
+
+    def bare_page(self, cursor, start_time=None):
+        params = {"per_page": 1000}
+        params.update({"cursor": cursor} if cursor else {"start_time": start_time or 0})
+        return self.http.get("/api/v2/incremental/tickets/cursor.json", **params)
+
+    monkeypatch.setattr(zd.ZendeskClient, "export_page", bare_page)
+    account = _zendesk_account(organization, zendesk)
+    assert sync_account(account, full=True).status == "ok"
+    ticket = Ticket.objects.get(source="zendesk", external_id="48211")
+    assert ticket.customer.email and ticket.customer.name != "Unknown customer"
+    assert Ticket.objects.filter(source="zendesk", assignee=agent).exists()
+    assert any("show_many" in r[1] for r in zendesk.requests)
