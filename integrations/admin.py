@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from agents.admin_history import ScopedHistoryAdmin
 from agents.admin_scoping import OrganizationScopedAdmin, ReadOnlyAdminMixin
 from agents.exceptions import DomainError
-from integrations import provider_admin  # noqa: F401  (registers its models)
+from integrations import channel_admin, provider_admin  # noqa: F401  (register their models)
 from integrations.models import WebhookDelivery, WebhookEndpoint
 from integrations.services import (
     webhook_deliveries_replay,

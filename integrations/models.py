@@ -103,6 +103,7 @@ class WebhookDelivery(models.Model):
         return f"{self.event_type} -> {self.endpoint_id} ({self.status})"
 
 
+from integrations.channel_models import ChannelAccount, ChannelReceipt  # noqa: E402,F401
 from integrations.provider_models import (  # noqa: E402,F401 - the provider connectors
     InboundEvent,
     IntegrationAccount,

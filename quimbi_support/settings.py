@@ -382,6 +382,15 @@ PROVIDER_MAX_RETRY_AFTER_SECONDS = env.float("PROVIDER_MAX_RETRY_AFTER_SECONDS",
 PROVIDER_COMMENT_FETCH_CONCURRENCY = env.int("PROVIDER_COMMENT_FETCH_CONCURRENCY", default=8)
 PROVIDER_PUSH_MAX_ATTEMPTS = env.int("PROVIDER_PUSH_MAX_ATTEMPTS", default=8)
 PROVIDER_PUSH_BACKOFF_SECONDS = env.float("PROVIDER_PUSH_BACKOFF_SECONDS", default=30.0)
+# Uploaded and received files (inbound email attachments): Django's storage.
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+MEDIA_URL = "/media/"
+
+# Inbound email (integrations/channels): attachment caps (413 above), and after how many
+# days a reply to a closed ticket opens a follow-up instead of reopening it.
+EMAIL_ATTACHMENT_MAX_BYTES = env.int("EMAIL_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+EMAIL_MESSAGE_MAX_BYTES = env.int("EMAIL_MESSAGE_MAX_BYTES", default=25 * 1024 * 1024)
+EMAIL_FOLLOWUP_AFTER_DAYS = env.int("EMAIL_FOLLOWUP_AFTER_DAYS", default=14)
 # A running sync silent for this long is taken as dead (its lock is released).
 SYNC_STALE_MINUTES = env.float("SYNC_STALE_MINUTES", default=15.0)
 

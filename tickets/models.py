@@ -401,6 +401,12 @@ class Message(models.Model):
         ]
         indexes = [
             models.Index(fields=["ticket", "created_at"], name="message_ticket_time_idx"),
+            # Threading inbound email by In-Reply-To / References (Message-IDs).
+            models.Index(
+                fields=["organization", "external_id"],
+                condition=~Q(external_id=""),
+                name="message_org_external_idx",
+            ),
             # Reports (analytics): the agents' public replies of a period.
             models.Index(
                 fields=["organization", "created_at"],

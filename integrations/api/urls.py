@@ -1,6 +1,12 @@
 from django.urls import re_path
 
 from agents.api.routers import OptionalSlashRouter
+from integrations.api.channel_views import (
+    ChannelViewSet,
+    ChatInboundView,
+    EmailInboundView,
+    TwilioInboundView,
+)
 from integrations.api.provider_views import (
     GorgiasWebhookView,
     IntegrationAccountViewSet,
@@ -12,6 +18,7 @@ from integrations.api.views import WebhookViewSet
 router = OptionalSlashRouter()
 router.register("webhooks", WebhookViewSet, basename="webhook")
 router.register("integrations/accounts", IntegrationAccountViewSet, basename="integration-account")
+router.register("integrations/channels", ChannelViewSet, basename="channel")
 
 urlpatterns = [
     re_path(
@@ -23,6 +30,21 @@ urlpatterns = [
         r"^integrations/gorgias/webhook/(?P<account_id>[^/]+)/?$",
         GorgiasWebhookView.as_view(),
         name="gorgias-webhook",
+    ),
+    re_path(
+        r"^integrations/email/inbound/(?P<channel_id>[^/]+)/?$",
+        EmailInboundView.as_view(),
+        name="email-inbound",
+    ),
+    re_path(
+        r"^integrations/sms/twilio/(?P<channel_id>[^/]+)/?$",
+        TwilioInboundView.as_view(),
+        name="sms-twilio-inbound",
+    ),
+    re_path(
+        r"^integrations/chat/inbound/(?P<channel_id>[^/]+)/?$",
+        ChatInboundView.as_view(),
+        name="chat-inbound",
     ),
     *router.urls,
 ]

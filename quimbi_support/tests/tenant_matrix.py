@@ -615,6 +615,19 @@ def world_build() -> World:
         status="failed",
         last_error=f"{MARK}: HTTP 500",
     )
+    # Channels: an email channel (its inbound secret never shown) and a receipt.
+    from integrations.channels.accounts import channel_create
+    from integrations.models import ChannelReceipt
+
+    channel, channel_secret = channel_create(
+        organization=org_a,
+        data={"kind": "email", "name": f"{MARK} support", "address": "support@a.test"},
+        actor=a_people[roles.MANAGER],
+    )
+    world.secrets.append(channel_secret)
+    ChannelReceipt.objects.create(
+        organization=org_a, channel=channel, key=f"<{mark}@a.test>", ticket=ticket, note=MARK
+    )
 
     message = Message.objects.filter(ticket=ticket, is_internal=False).first()
     world.primary = {
@@ -976,6 +989,11 @@ API_PARAMS: dict[str, dict[str, Callable]] = {
     "integration-account-runs": {"pk": _pk("integrations", "IntegrationAccount")},
     "zendesk-webhook": {"account_id": _pk("integrations", "IntegrationAccount")},
     "gorgias-webhook": {"account_id": _pk("integrations", "IntegrationAccount")},
+    "channel-detail": {"pk": _pk("integrations", "ChannelAccount")},
+    "channel-rotate-secret": {"pk": _pk("integrations", "ChannelAccount")},
+    "email-inbound": {"channel_id": _pk("integrations", "ChannelAccount")},
+    "sms-twilio-inbound": {"channel_id": _pk("integrations", "ChannelAccount")},
+    "chat-inbound": {"channel_id": _pk("integrations", "ChannelAccount")},
 }
 # Query strings for GET (parameters a view needs to get past validation).
 API_QUERIES: dict[str, Callable] = {
@@ -1055,6 +1073,14 @@ API_BODIES: dict[str, Callable] = {
     "integration-account-sync": lambda w: {"full": True},
     "zendesk-webhook": lambda w: {"ticket": {"id": "1"}},
     "gorgias-webhook": lambda w: {"ticket": {"id": "1"}},
+    "channel-list": lambda w: {"kind": "chat", "name": "pwned"},
+    "channel-detail": lambda w: {"name": "pwned", "enabled": False},
+    "chat-inbound": lambda w: {
+        "conversation_id": "pwned",
+        "from": {"id": "pwned"},
+        "text": "pwned",
+        "external_id": "pwned",
+    },
     "webhook-detail": lambda w: {
         "url": "https://93.184.215.14/pwned",
         "events": ["note.created"],

@@ -32,6 +32,8 @@ from agents.models import Agent, ApiKey, Organization, Skill, Team
 from agents.services import agent_token_create, api_key_create
 from agents.tests.factories import AgentFactory, TeamFactory
 from integrations.models import (
+    ChannelAccount,
+    ChannelReceipt,
     InboundEvent,
     IntegrationAccount,
     ProviderPush,
@@ -228,6 +230,9 @@ def _path_values(world: World, path: str) -> dict[str, str]:
         by_prefix["/api/v1/integrations/accounts/{id}"] = _integration_account(world).pk
     if "{account_id}" in path:
         values_account = _integration_account(world, path.split("/")[4]).pk
+    if path.startswith("/api/v1/integrations/channels/{id}"):
+        by_prefix["/api/v1/integrations/channels/{id}"] = _channel(world).pk
+    channel_id = _channel(world, path.split("/")[4]).pk if "{channel_id}" in path else None
     values = {
         "ticket_id": world.ticket.pk,
         "customer_id": world.customer.external_id,
@@ -237,6 +242,8 @@ def _path_values(world: World, path: str) -> dict[str, str]:
         values["delivery_id"] = _webhook_delivery(world).pk
     if "{account_id}" in path:
         values["account_id"] = values_account
+    if channel_id is not None:
+        values["channel_id"] = channel_id
     for prefix, pk in by_prefix.items():
         if path.startswith(prefix):
             values["id"] = pk
@@ -307,6 +314,8 @@ BODIES: dict[str, Callable[[World], dict]] = {
     },
     "PATCH /api/v1/integrations/accounts/{id}": lambda w: {"sync_interval_minutes": 15},
     "POST /api/v1/integrations/accounts/{id}/sync": lambda w: {},
+    "POST /api/v1/integrations/channels": lambda w: {"kind": "chat", "name": "Widget"},
+    "PATCH /api/v1/integrations/channels/{id}": lambda w: {"name": "Support desk"},
     "POST /api/v1/automations/dry-run": lambda w: {
         "trigger": "ticket.created",
         "actions": [{"type": "set_priority", "value": "urgent"}],
@@ -526,6 +535,27 @@ def _integration_account(world: World, provider: str = "zendesk") -> Integration
     return getattr(world, name)
 
 
+def _channel(world: World, kind: str = "email") -> ChannelAccount:
+    """An email (or SMS, chat) channel of the world's organization, made once each."""
+    name = f"channel_{kind}"
+    if not hasattr(world, name):
+        setattr(
+            world,
+            name,
+            ChannelAccount.objects.create(
+                organization=world.organization,
+                kind=kind,
+                name=f"{kind} channel",
+                address="support@acme.test",
+                phone_number="+15550001111",
+                account_sid="AC" + "0" * 32,
+                auth_token=secret_seal("tw"),
+                secret=secret_seal("chs_x"),
+            ),
+        )
+    return getattr(world, name)
+
+
 def _provider_push(world: World) -> ProviderPush:
     if not hasattr(world, "provider_push"):
         world.provider_push = ProviderPush.objects.create(
@@ -726,6 +756,14 @@ ADMIN_ROWS: dict[str, AdminRow] = {
     "admin: inbound events view": _view(InboundEvent),
     "admin: provider pushes view": _view(ProviderPush),
     "admin: provider pushes retry": _action(ProviderPush, "retry", _provider_push, "status"),
+    "admin: channels view": _view(ChannelAccount),
+    "admin: channels add": _add(
+        ChannelAccount,
+        lambda w: {"kind": "chat", "name": "Widget", "enabled": "on"},
+    ),
+    "admin: channels change": _change(ChannelAccount, _channel, name="Support desk"),
+    "admin: channels delete": _delete(ChannelAccount, _channel),
+    "admin: channel receipts view": _view(ChannelReceipt),
     "admin: scoring weights view": _view(ScoringConfig),
     "admin: scoring weights change": _change(
         ScoringConfig,

@@ -193,7 +193,13 @@ def test_matrix_catches_an_unscoped_api_lookup(world, monkeypatch):
 
 # Providers' webhooks: no caller is accepted, only the provider's signature or secret
 # (their acceptance: integrations/tests/test_provider_webhooks_and_push.py).
-SIGNED_BY_PROVIDER = {"zendesk-webhook", "gorgias-webhook"}
+SIGNED_BY_PROVIDER = {
+    "zendesk-webhook",
+    "gorgias-webhook",
+    "email-inbound",
+    "sms-twilio-inbound",
+    "chat-inbound",
+}
 
 
 def test_api_requests_are_accepted_in_their_own_tenant(world):

@@ -7,7 +7,7 @@ from rest_framework import serializers
 from agents.api.strict import RejectUnknownFieldsMixin
 from agents.models import Skill
 from agents.tests.factories import AgentFactory, TeamFactory
-from integrations.models import IntegrationAccount, WebhookEndpoint
+from integrations.models import ChannelAccount, IntegrationAccount, WebhookEndpoint
 from integrations.secrets import secret_seal
 from intelligence.models import TicketRecommendation
 from rules.models import AutomationRule, Macro
@@ -28,6 +28,7 @@ def _write_operations() -> list[tuple[str, str]]:
         # Providers' webhooks carry the provider's own payloads (any fields), verified by
         # signature or secret instead: integrations/tests/test_provider_webhooks_and_push.py.
         and "/webhook/{account_id}" not in path
+        and "{channel_id}" not in path  # email, Twilio and chat wire formats, likewise
     )
 
 
@@ -70,6 +71,9 @@ def objects(organization, make_ticket, customer):
             email="ops@acme.test",
             api_secret=secret_seal("token"),
         ),
+        "channel": ChannelAccount.objects.create(
+            organization=organization, kind="chat", name="W", secret=secret_seal("chs_x")
+        ),
     }
 
 
@@ -86,6 +90,7 @@ def _fill(path: str, objects: dict) -> str:
         "macros": "macro",
         "webhooks": "webhook",
         "accounts": "account",
+        "channels": "channel",
     }
     values = {
         "ticket_id": objects["ticket"].pk,
