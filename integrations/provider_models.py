@@ -202,9 +202,10 @@ class InboundEvent(models.Model):
 
 
 class ProviderPush(models.Model):
-    """One change sent back to the provider: an agent reply (`reply`) or a status
-    (`status`). Retried with backoff until sent or out of attempts; a manager can retry
-    a failed one. The message's delivery state mirrors its reply push."""
+    """One change sent out: an agent reply (`reply`) or a status (`status`) back to the
+    provider, or a reply on the ticket's email, SMS or chat channel. Retried with
+    backoff until sent or out of attempts; a manager can retry a failed one. The
+    message's delivery state mirrors its reply push."""
 
     class Kind(models.TextChoices):
         REPLY = "reply"
@@ -217,7 +218,21 @@ class ProviderPush(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
-    account = models.ForeignKey(IntegrationAccount, on_delete=models.CASCADE, related_name="pushes")
+    # Either a provider account (Zendesk, Gorgias) or a channel (email, SMS, chat).
+    account = models.ForeignKey(
+        IntegrationAccount,
+        on_delete=models.CASCADE,
+        related_name="pushes",
+        null=True,
+        blank=True,
+    )
+    channel = models.ForeignKey(
+        "integrations.ChannelAccount",
+        on_delete=models.CASCADE,
+        related_name="pushes",
+        null=True,
+        blank=True,
+    )
     ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="+")
     message = models.ForeignKey(
         "tickets.Message", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
@@ -249,4 +264,4 @@ class ProviderPush(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} to {self.account} ({self.status})"
+        return f"{self.kind} to {self.account or self.channel} ({self.status})"

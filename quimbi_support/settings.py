@@ -391,6 +391,12 @@ MEDIA_URL = "/media/"
 EMAIL_ATTACHMENT_MAX_BYTES = env.int("EMAIL_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
 EMAIL_MESSAGE_MAX_BYTES = env.int("EMAIL_MESSAGE_MAX_BYTES", default=25 * 1024 * 1024)
 EMAIL_FOLLOWUP_AFTER_DAYS = env.int("EMAIL_FOLLOWUP_AFTER_DAYS", default=14)
+# Outbound email (agents' replies on email tickets): EMAIL_URL, e.g.
+# smtp://user:pass@host:587 or smtp+tls://..., smtp+ssl://...; the console when unset.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="support@localhost")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
+TWILIO_API_URL = env.str("TWILIO_API_URL", default="https://api.twilio.com")
 # A running sync silent for this long is taken as dead (its lock is released).
 SYNC_STALE_MINUTES = env.float("SYNC_STALE_MINUTES", default=15.0)
 

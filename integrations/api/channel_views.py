@@ -215,7 +215,9 @@ class EmailInboundView(_Inbound):
 
     @extend_schema(
         summary="Inbound email: a raw RFC 822 message (X-Channel-Secret)",
-        request={"message/rfc822": OpenApiTypes.BINARY},
+        description="The body is the raw message as mail services forward it, sent as "
+        "Content-Type message/rfc822 (or application/octet-stream).",
+        request={"application/octet-stream": OpenApiTypes.BINARY},
         responses=INBOUND_RESPONSES,
         auth=[],
     )

@@ -1,4 +1,6 @@
-"""Push-back: agent replies and status changes on imported tickets go to their provider.
+"""Push-back: agent replies and status changes on imported tickets go to their provider,
+and agents' replies on email, SMS and chat tickets go out on their channel
+(integrations/channels/outbound.py).
 
 Fed from the outbox (`message.created` of a public agent reply, `ticket.status_changed`)
 on tickets whose source is zendesk or gorgias: a `ProviderPush` row per event (unique,
@@ -20,6 +22,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from agents.exceptions import DomainError
 from integrations.models import IntegrationAccount, ProviderPush
 from integrations.providers import gorgias, zendesk
 from integrations.providers.http import ProviderError
@@ -44,33 +47,44 @@ def _account_for(ticket: Ticket) -> IntegrationAccount | None:
 
 
 def pushes_feed(event: TicketEvent) -> None:
-    """The outbox handler: a push for an agent reply sent to the customer, or a status
-    change, on a ticket imported from a provider."""
+    """The outbox handler: a push for an agent reply sent to the customer (to the
+    ticket's provider, or on its email, SMS or chat channel), or a status change on a
+    ticket imported from a provider. Cheap when there is nothing to push: the event's
+    payload is read first."""
     if event.ticket_id is None:
         return
-    ticket = Ticket.objects.filter(pk=event.ticket_id, source__in=PROVIDERS).first()
-    if ticket is None or not ticket.external_id:
+    is_reply = event.kind == "message.created" and bool(
+        event.payload.get("from_agent") and event.payload.get("sent_to_customer")
+    )
+    if not is_reply and event.kind != "ticket.status_changed":
         return
-    account = _account_for(ticket)
-    if account is None:
+    ticket = Ticket.objects.select_related("customer").filter(pk=event.ticket_id).first()
+    if ticket is None:
         return
-    if event.kind == "message.created":
-        if not (event.payload.get("from_agent") and event.payload.get("sent_to_customer")):
-            return
+    account = channel = None
+    if ticket.source in PROVIDERS and ticket.external_id:
+        account = _account_for(ticket)
+    elif is_reply:
+        from integrations.channels.outbound import channel_for
+
+        channel = channel_for(ticket)
+    if account is None and channel is None:
+        return
+    if is_reply:
         message = Message.all_objects.filter(pk=event.payload.get("message_id")).first()
         if message is None or message.external_id:  # imported: came from the provider
             return
-        kind, payload = ProviderPush.Kind.REPLY, {"text": message.content}
-    elif event.kind == "ticket.status_changed":
+        kind = ProviderPush.Kind.REPLY
+        payload = {"text": message.content, "author_name": message.author_name}
+    else:
         message = None
         kind, payload = ProviderPush.Kind.STATUS, {"status": event.payload.get("to")}
-    else:
-        return
     created = ProviderPush.objects.bulk_create(
         [
             ProviderPush(
                 organization_id=ticket.organization_id,
                 account=account,
+                channel=channel,
                 ticket=ticket,
                 message=message,
                 event_id=event.pk,
@@ -106,7 +120,7 @@ def _claim(now) -> ProviderPush | None:
         push = (
             ProviderPush.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(status=ProviderPush.Status.PENDING, next_attempt_at__lte=now)
-            .select_related("account", "ticket", "message")
+            .select_related("account", "channel", "ticket", "ticket__customer", "message")
             .order_by("next_attempt_at", "id")
             .first()
         )
@@ -168,12 +182,19 @@ def _send_gorgias(push: ProviderPush, secret: str) -> str:
 def push_send(push: ProviderPush) -> int:
     """One attempt (the push is claimed); records the outcome. 1 when sent."""
     try:
-        secret = secret_open(push.account.api_secret)
-        send = _send_zendesk if push.account.provider == "zendesk" else _send_gorgias
-        external_id = send(push, secret)
-    except (ProviderError, SecretUnreadable) as exc:
+        if push.channel_id:
+            from integrations.channels.outbound import channel_send
+
+            external_id = channel_send(push)
+        else:
+            secret = secret_open(push.account.api_secret)
+            send = _send_zendesk if push.account.provider == "zendesk" else _send_gorgias
+            external_id = send(push, secret)
+    except (ProviderError, SecretUnreadable, DomainError) as exc:
         status = getattr(exc, "status", 0)
-        retriable = isinstance(exc, ProviderError) and (status in (0, 409, 429) or status >= 500)
+        retriable = isinstance(exc, ProviderError) and (
+            status in (0, 409, 429) or (isinstance(status, int) and status >= 500)
+        )
         _failed(push, str(exc), retry=retriable)
         return 0
     except Exception as exc:
