@@ -919,6 +919,126 @@ def import_zendesk(org) -> dict:
     return row
 
 
+# --- Email and SMS intake (issue 16) --------------------------------------------------
+
+CHANNELS = ("email_inbound", "sms_inbound")
+
+
+def _bench_email(n: int, thread_on: str) -> bytes:
+    """A ~20 KB multipart message (text and HTML alternatives, a small PDF attachment)
+    replying to `thread_on`."""
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"] = "Ada Buyer <ada.bench@example.com>"
+    message["To"] = "support@bench.test"
+    message["Subject"] = "Re: Where is my order?"
+    message["Message-ID"] = f"<bench-{n}-{time.time_ns()}@example.com>"
+    message["In-Reply-To"] = thread_on
+    message["References"] = thread_on
+    text = "Any news about my parcel? " * 300
+    message.set_content(text)
+    message.add_alternative(f"<p>{text}</p>", subtype="html")
+    message.add_attachment(
+        b"%PDF-1.4 " + b"0" * 2000, maintype="application", subtype="pdf", filename="label.pdf"
+    )
+    return message.as_bytes()
+
+
+def channels_intake(bench: Bench, org, names) -> None:
+    """`email_inbound`: the raw message POSTed to the inbound URL with its secret,
+    threaded onto an existing ticket by In-Reply-To (parse, dedupe receipt, customer,
+    thread lookup, the attachment stored, message_add with its event); `sms_inbound`:
+    Twilio's form POST, signature verified, threaded by the sender's number. In-process
+    through Django's test client, each request rolled back."""
+    from urllib.parse import urlencode
+
+    from django.conf import settings
+    from django.db import transaction
+
+    from integrations.channels.accounts import channel_create
+    from integrations.channels.sms_in import twilio_signature
+    from tickets.services import customer_get_or_create, ticket_create
+
+    settings.MEDIA_ROOT = tempfile.mkdtemp(prefix="bench-media-")
+    client = Client()
+    counter = iter(range(10**9))
+    with transaction.atomic():
+        email, secret = channel_create(
+            organization=org,
+            data={
+                "kind": "email",
+                "name": f"bench {time.time_ns()}",
+                "address": "support@bench.test",
+            },
+            actor=None,
+        )
+        sms, _ = channel_create(
+            organization=org,
+            data={
+                "kind": "sms",
+                "name": f"bench sms {time.time_ns()}",
+                "phone_number": "+15550001111",
+                "account_sid": "AC" + "0" * 32,
+                "auth_token": "bench-token",
+            },
+            actor=None,
+        )
+        customer = customer_get_or_create(
+            organization=org, external_id="bench-mail", email="ada.bench@example.com",
+            phone="+15559990000",
+        )  # fmt: skip
+        ticket = ticket_create(
+            organization=org, customer=customer, subject="Where is my order?",
+            initial_message="It has not arrived.", actor=None,
+        )  # fmt: skip
+        first = ticket.messages.get()
+        first.external_id = "<bench-first@example.com>"
+        first.save(update_fields=["external_id"])
+        sms_ticket = ticket_create(
+            organization=org, customer=customer, subject="SMS", channel="sms", actor=None
+        )
+        email_url = f"/api/v1/integrations/email/inbound/{email.pk}"
+        sms_url = f"/api/v1/integrations/sms/twilio/{sms.pk}"
+
+        def one_email():
+            raw = _bench_email(next(counter), "<bench-first@example.com>")
+            with transaction.atomic():
+                response = client.post(
+                    email_url, data=raw, content_type="message/rfc822",
+                    HTTP_X_CHANNEL_SECRET=secret,
+                )  # fmt: skip
+                transaction.set_rollback(True)
+            if response.status_code == 202 and response.json()["ticket_id"] != str(ticket.pk):
+                raise SystemExit("email_inbound: not threaded onto the existing ticket")
+            return response
+
+        def one_sms():
+            params = {
+                "From": "+15559990000",
+                "To": "+15550001111",
+                "Body": "Is it shipped yet?",
+                "MessageSid": f"SM{next(counter):032d}",
+            }
+            signature = twilio_signature("bench-token", f"http://testserver{sms_url}", params)
+            with transaction.atomic():
+                response = client.post(
+                    sms_url, data=urlencode(params),
+                    content_type="application/x-www-form-urlencoded",
+                    HTTP_X_TWILIO_SIGNATURE=signature,
+                )  # fmt: skip
+                transaction.set_rollback(True)
+            return response
+
+        if "email_inbound" in names:
+            row = bench.measure("email_inbound", one_email, expect=(202,))
+            row["bytes"] = len(_bench_email(0, "<x@y>"))
+        if "sms_inbound" in names:
+            bench.measure("sms_inbound", one_sms, expect=(200,))
+        del sms_ticket
+        transaction.set_rollback(True)
+
+
 # --- The event pipeline ---------------------------------------------------------------
 
 
@@ -1310,7 +1430,7 @@ def main():
         "--only",
         help="measure these entries alone, comma-separated: hot_paths (every request-path "
         f"entry), {', '.join(AT_WORK)}, {', '.join(AUTOMATION)}, webhook_fanout, import_zendesk, "
-        "event_pipeline; latest.json "
+        "email_inbound, sms_inbound, event_pipeline; latest.json "
         "keeps the other rows "
         "of its previous run",
     )
@@ -1332,6 +1452,7 @@ def main():
         *AUTOMATION,
         "webhook_fanout",
         "import_zendesk",
+        *CHANNELS,
         "event_pipeline",
     )
     only = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else everything
@@ -1353,6 +1474,9 @@ def main():
             bench.results.append(fanout)
     if "import_zendesk" in only:
         bench.results.append(import_zendesk(org))
+    channels = [n for n in CHANNELS if n in only]
+    if channels:
+        channels_intake(bench, org, channels)
     # Last: it adds messages and events, which the entries above must not see.
     if "event_pipeline" in only:
         changes = args.pipeline_changes or (2_000 if args.quick else 10_000)

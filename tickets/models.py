@@ -87,7 +87,15 @@ class Customer(models.Model):
                 condition=Q(tier__in=["standard", "premium", "vip"]), name="customer_tier_valid"
             ),
         ]
-        indexes = [models.Index(fields=["organization", "email"], name="customer_org_email_idx")]
+        indexes = [
+            models.Index(fields=["organization", "email"], name="customer_org_email_idx"),
+            # SMS intake: the sender's number finds the customer (integrations/channels).
+            models.Index(
+                fields=["organization", "phone"],
+                condition=~Q(phone=""),
+                name="customer_org_phone_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name or self.email or self.external_id or str(self.id)
