@@ -397,6 +397,9 @@ vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="support@localhost")
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 TWILIO_API_URL = env.str("TWILIO_API_URL", default="https://api.twilio.com")
+# This backend's public address (https://support.example.com): Twilio's delivery status
+# callbacks are requested at it. Unset: no callbacks (a reply is "sent" once accepted).
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="")
 # A running sync silent for this long is taken as dead (its lock is released).
 SYNC_STALE_MINUTES = env.float("SYNC_STALE_MINUTES", default=15.0)
 

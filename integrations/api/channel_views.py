@@ -30,7 +30,7 @@ from integrations.channels.accounts import (
 )
 from integrations.channels.chat_in import chat_receive
 from integrations.channels.email_in import TooLarge, email_receive
-from integrations.channels.sms_in import sms_receive, twilio_valid
+from integrations.channels.sms_in import sms_receive, sms_status, twilio_valid
 from integrations.models import ChannelAccount
 from integrations.secrets import SecretUnreadable, secret_open
 from tickets.api.representations import paged
@@ -265,7 +265,7 @@ class TwilioInboundView(_Inbound):
     parser_classes = [_Raw]
 
     @extend_schema(
-        summary="Inbound SMS, Twilio's message webhook (X-Twilio-Signature)",
+        summary="Inbound SMS, Twilio's message webhook and status callback (X-Twilio-Signature)",
         request={"application/x-www-form-urlencoded": OpenApiTypes.OBJECT},
         responses={200: OpenApiTypes.STR, 400: OpenApiTypes.OBJECT, 401: OpenApiTypes.OBJECT},
         auth=[],
@@ -279,7 +279,10 @@ class TwilioInboundView(_Inbound):
         signature = request.headers.get("X-Twilio-Signature", "")
         if not twilio_valid(channel, url, params, signature):
             return _error(401, "UNAUTHORIZED", "X-Twilio-Signature does not match.")
-        sms_receive(channel, params)
+        if "MessageStatus" in params and "Body" not in params:
+            sms_status(channel, params)  # a status callback for a reply we sent
+        else:
+            sms_receive(channel, params)
         # Twilio reads TwiML back: an empty response sends nothing to the customer.
         return HttpResponse(
             '<?xml version="1.0" encoding="UTF-8"?><Response></Response>',

@@ -9,7 +9,8 @@ reports, mailer-daemon senders) are recorded and ignored: no ticket, no reply, n
 loop. The same Message-ID twice is one effect. The body is text/plain, else the HTML
 converted to text; the ticket's preview leaves out quoted history and the signature
 (the message keeps the full text). Attachments go to Django's storage, capped per file
-and per message.
+and per message; an HTML body is converted to text for display and its original is
+kept as a file (original.html), never rendered.
 """
 
 from __future__ import annotations
@@ -92,14 +93,29 @@ def preview_of(text: str) -> str:
     return " ".join(cut.split())[:PREVIEW_LENGTH] or " ".join(text.split())[:PREVIEW_LENGTH]
 
 
+def _html_original(message) -> tuple[str, str, bytes] | None:
+    """The HTML body as received, kept as a file (never rendered: the admin and the API
+    show the text)."""
+    part = message.get_body(preferencelist=("html",))
+    if part is None:
+        return None
+    return "original.html", "text/html", part.get_payload(decode=True) or b""
+
+
 def _attachments(channel, message) -> list[dict]:
     per_file = settings.EMAIL_ATTACHMENT_MAX_BYTES
     total_cap = settings.EMAIL_MESSAGE_MAX_BYTES
     found, total = [], 0
     parts = list(message.iter_attachments())
     for part in parts:
-        data = part.get_payload(decode=True) or b""
-        name = (part.get_filename() or "attachment").replace("/", "_")[:150]
+        if part.get_content_type() == "message/rfc822":  # a forwarded message, whole
+            data = part.as_bytes()
+        else:
+            data = part.get_payload(decode=True) or b""
+        name = part.get_filename() or (
+            "forwarded.eml" if part.get_content_type() == "message/rfc822" else "attachment"
+        )
+        name = name.replace("/", "_")[:150]
         if len(data) > per_file:
             raise TooLarge(
                 f"Attachment {name!r} is {len(data):,} bytes; the limit is {per_file:,}.",
@@ -111,6 +127,9 @@ def _attachments(channel, message) -> list[dict]:
                 f"The attachments add up to over {total_cap:,} bytes.", field="attachments"
             )
         found.append((name, part.get_content_type(), data))
+    original = _html_original(message)
+    if original and original[2]:
+        found.append(original)
     stored = []
     for name, content_type, data in found:
         path = default_storage.save(

@@ -25,6 +25,7 @@ from email.utils import make_msgid
 import requests
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
+from django.urls import reverse
 
 from integrations.models import ChannelAccount, ChannelReceipt
 from integrations.providers.http import ProviderError
@@ -101,9 +102,14 @@ def _send_sms(push) -> str:
     if not customer.phone:
         raise ProviderError("The customer has no phone number.", 400)
     base = (channel.base_url or settings.TWILIO_API_URL).rstrip("/")
+    form = {"To": customer.phone, "From": channel.phone_number, "Body": push.payload["text"]}
+    if settings.PUBLIC_BASE_URL:  # Twilio reports delivery to the same URL as inbound
+        form["StatusCallback"] = settings.PUBLIC_BASE_URL.rstrip("/") + reverse(
+            "v1:sms-twilio-inbound", kwargs={"channel_id": str(channel.pk)}
+        )
     response = _post(
         f"{base}/2010-04-01/Accounts/{channel.account_sid}/Messages.json",
-        data={"To": customer.phone, "From": channel.phone_number, "Body": push.payload["text"]},
+        data=form,
         auth=(channel.account_sid, secret_open(channel.auth_token)),
     )
     try:

@@ -68,3 +68,32 @@ def sms_receive(channel, params: dict) -> Outcome:
             channel_label="sms",
         ),
     )
+
+
+# Twilio's MessageStatus -> our delivery state (queued/sending/accepted stay pending).
+STATUSES = {"sent": "sent", "delivered": "sent", "read": "sent", "failed": "failed"}
+STATUSES["undelivered"] = "failed"
+
+
+def sms_status(channel, params: dict) -> int:
+    """A status callback for a message we sent (MessageSid, MessageStatus, ErrorCode):
+    the reply's delivery state follows. Returns how many messages it updated."""
+    from integrations.models import ProviderPush
+    from tickets.models import Message
+
+    sid, status = params.get("MessageSid", ""), params.get("MessageStatus", "")
+    if not sid or not status:
+        raise DomainError("MessageSid and MessageStatus are required.", field="MessageStatus")
+    state = STATUSES.get(status)
+    if state is None:
+        return 0
+    error = (
+        f"Twilio: {status} (error {params.get('ErrorCode') or '?'})" if state == "failed" else ""
+    )
+    pushes = ProviderPush.objects.filter(channel=channel, external_id=sid)
+    message_ids = list(pushes.values_list("message_id", flat=True))
+    if state == "failed":
+        pushes.update(status=ProviderPush.Status.FAILED, last_error=error)
+    return Message.all_objects.filter(pk__in=message_ids).update(
+        delivery_status=state, delivery_error=error
+    )

@@ -270,3 +270,18 @@ def test_chat_in_threads_by_conversation(client, manager_client):
         HTTP_X_CHANNEL_SECRET=channel["secret"],
     ).status_code == 400  # fmt: skip
     assert ChannelAccount.objects.get().kind == "chat"
+
+
+def test_multipart_alternative_with_a_forwarded_message(client, email_channel):
+    forwarded = _mail(subject="Original", body="The first mail.", Message_ID="<orig@x.test>")
+    message = _mail(subject="Fwd: Original", Message_ID="<fwd@example.com>")
+    message.set_content("See below.")
+    message.add_alternative("<p>See <i>below</i>.</p>", subtype="html")
+    message.add_attachment(forwarded)
+    assert _send(client, email_channel, message).status_code == 202
+    stored = Message.objects.get(external_id="<fwd@example.com>")
+    assert stored.content == "See below."  # the text alternative
+    names = {a["name"]: a for a in stored.attachments}
+    assert names["forwarded.eml"]["content_type"] == "message/rfc822"
+    # The HTML is kept as a file, never rendered.
+    assert names["original.html"]["content_type"] == "text/html"

@@ -197,3 +197,42 @@ def test_a_chat_reply_is_signed_the_standard_webhooks_way(client, manager_client
 def test_a_native_ticket_pushes_nothing(make_ticket):
     _reply(make_ticket(), "Hello")
     assert not ProviderPush.objects.exists()
+
+
+def test_twilio_status_callbacks_update_the_reply(client, manager_client, settings):
+    settings.PUBLIC_BASE_URL = "https://support.acme.test"
+    twilio = _Hub(answer=b'{"sid": "SMout1", "status": "queued"}')
+    try:
+        channel = _channel(
+            manager_client,
+            kind="sms",
+            name="Texts",
+            phone_number="+15550001111",
+            account_sid="AC" + "2" * 32,
+            auth_token="tw-token",
+            base_url=twilio.url,
+        )
+        url = f"http://testserver{channel['inbound_url']}"
+
+        def post(params):
+            return client.post(
+                channel["inbound_url"],
+                data=urlencode(params),
+                content_type="application/x-www-form-urlencoded",
+                HTTP_X_TWILIO_SIGNATURE=twilio_signature("tw-token", url, params),
+            )
+
+        post({"From": "+15559998888", "To": "+15550001111", "Body": "Hi", "MessageSid": "SM1"})
+        reply = _reply(Ticket.objects.get(), "On its way.")
+        pushes_send()
+        form = parse_qs(twilio.requests[0][2].decode())
+        assert form["StatusCallback"] == [
+            f"https://support.acme.test/api/v1/integrations/sms/twilio/{channel['id']}"
+        ]
+        status = {"MessageSid": "SMout1", "MessageStatus": "undelivered", "ErrorCode": "30003"}
+        assert post(status).status_code == 200
+        reply.refresh_from_db()
+        assert reply.delivery_status == "failed" and "30003" in reply.delivery_error
+        assert Ticket.objects.get().messages.count() == 2  # a callback is not a message
+    finally:
+        twilio.close()
