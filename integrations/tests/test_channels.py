@@ -285,3 +285,13 @@ def test_multipart_alternative_with_a_forwarded_message(client, email_channel):
     assert names["forwarded.eml"]["content_type"] == "message/rfc822"
     # The HTML is kept as a file, never rendered.
     assert names["original.html"]["content_type"] == "text/html"
+
+
+def test_the_channel_list_costs_the_same_whatever_its_length(
+    manager_client, organization, django_assert_max_num_queries
+):
+    ChannelAccount.objects.bulk_create(
+        ChannelAccount(organization=organization, kind="chat", name=f"W{i}") for i in range(30)
+    )
+    with django_assert_max_num_queries(8):
+        assert len(manager_client.get(f"{URL}?limit=50").json()["channels"]) == 30

@@ -153,3 +153,28 @@ def test_the_beat_starts_due_accounts_once(organization, monkeypatch):
     # Their runs hold the lock: the next beat starts nothing for them.
     assert scheduling.syncs_start_due() == 0
     assert SyncRun.objects.count() == 2
+
+
+def test_the_account_and_run_lists_cost_the_same_whatever_their_length(
+    manager_client, organization, django_assert_max_num_queries
+):
+    from integrations.secrets import secret_seal
+
+    accounts = [
+        IntegrationAccount.objects.create(
+            organization=organization,
+            provider="zendesk",
+            name=f"Z{i}",
+            subdomain="acme",
+            email="ops@acme.test",
+            api_secret=secret_seal("t"),
+        )
+        for i in range(30)
+    ]
+    SyncRun.objects.bulk_create(
+        SyncRun(organization=organization, account=accounts[0], status="ok") for _ in range(30)
+    )
+    with django_assert_max_num_queries(8):
+        assert len(manager_client.get(f"{URL}?limit=50").json()["accounts"]) == 30
+    with django_assert_max_num_queries(9):
+        assert len(manager_client.get(f"{URL}/{accounts[0].pk}/runs").json()["runs"]) == 30
