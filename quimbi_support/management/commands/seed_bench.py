@@ -537,14 +537,15 @@ class Command(BaseCommand):
                 f"""
                 INSERT INTO tickets_message (id, organization_id, ticket_id, content,
                     from_agent, is_internal, sent_to_customer, author_name, author_email,
-                    author_agent_id, author_label, channel, external_id, created_at)
+                    author_agent_id, author_label, channel, external_id, delivery_status,
+                    delivery_error, attachments, created_at)
                 SELECT gen_random_uuid(), t.organization_id, t.id,
                     ({phrases})[1 + (k + length(t.external_id) + t.message_count * 3
                                  + ascii(right(t.external_id, 1))) %% {len(PHRASES)}],
                     k %% 2 = 1, false, k %% 2 = 1,
                     CASE WHEN k %% 2 = 1 THEN 'Agent' ELSE 'Customer' END, '',
-                    CASE WHEN k %% 2 = 1 THEN t.assignee_id END, '', t.channel, '',
-                    t.created_at + k * interval '37 minutes'
+                    CASE WHEN k %% 2 = 1 THEN t.assignee_id END, '', t.channel, '', '', '',
+                    '[]', t.created_at + k * interval '37 minutes'
                 FROM tickets_ticket t CROSS JOIN generate_series(0, {per_ticket} - 1) k
                 WHERE t.source = 'bench' AND t.external_id >= lpad(%s::text, 9, '0')
                   AND t.external_id < lpad(%s::text, 9, '0')
