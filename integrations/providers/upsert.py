@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from agents.models import Agent
-from integrations.providers.bulk import bulk_insert
+from integrations.providers.bulk import bulk_insert, uuids
 from integrations.providers.records import ExtMessage, ExtPerson, ExtTicket
 from tickets import lifecycle
 from tickets.models import Customer, Message, Tag, Ticket
@@ -45,6 +45,18 @@ TICKET_FIELDS = [
     "search_text",
     "updated_at",
 ]
+
+
+class _NewTicket:
+    """A ticket being created: its columns as attributes (attnames). Cheaper than a model
+    instance, and all bulk_insert needs."""
+
+    def __init__(self, **columns):
+        self.__dict__.update(columns)
+
+    @property
+    def pk(self):
+        return self.id
 
 
 @dataclass
@@ -292,7 +304,8 @@ def page_upsert(account, tickets: list[ExtTicket]) -> Counts:
             )
 
     now = _now()
-    objects: dict[str, Ticket] = {}
+    objects: dict[str, Ticket | _NewTicket] = {}
+    new_ids = iter(uuids(len(creating)))
     for t in creating:
         customer_id = customers.get(t.requester.external_id) if t.requester else None
         if customer_id is None:
@@ -303,7 +316,8 @@ def page_upsert(account, tickets: list[ExtTicket]) -> Counts:
                 ]
             )
             customer_id = fallback
-        ticket = Ticket(
+        objects[t.external_id] = _NewTicket(
+            id=next(new_ids),
             organization_id=org,
             customer_id=customer_id,
             source=account.provider,
@@ -312,8 +326,15 @@ def page_upsert(account, tickets: list[ExtTicket]) -> Counts:
             status_changed_at=t.updated_at,
             message_count=0,
             search_text=(t.subject or "").lower()[:500],
+            last_message_at=None,
+            last_message_preview="",
+            last_message_from_agent=False,
+            last_customer_message_at=None,
+            last_agent_reply_at=None,
+            first_response_at=None,
+            resolved_at=None,
+            closed_at=None,
         )
-        objects[t.external_id] = ticket
     for t, row in updating:
         ticket = Ticket(
             pk=row["pk"],
@@ -369,11 +390,12 @@ def page_upsert(account, tickets: list[ExtTicket]) -> Counts:
         for m in t.messages or []:
             if (ticket.pk, m.external_id) in known or not m.text:
                 continue
-            key = (ticket.pk, _normalised(m.text))
-            if m.from_agent and not m.internal and echoes.get(key):
-                echoes[key].pop()
-                claimed.append((ticket.pk, m.text, m.external_id))
-                continue
+            if echoes and m.from_agent and not m.internal:
+                key = (ticket.pk, _normalised(m.text))
+                if echoes.get(key):
+                    echoes[key].pop()
+                    claimed.append((ticket.pk, m.text, m.external_id))
+                    continue
             known.add((ticket.pk, m.external_id))
             fresh.append(m)
         _fold_messages(ticket, fresh)
@@ -437,14 +459,16 @@ def _tags_write(account, writing, objects, *, replace) -> None:
             organization_id=org, name__in=[n[:TAG_MAX_LENGTH] for n in names]
         ).values_list("name", "pk")
     )
-    through.objects.bulk_create(
+    # New tickets have no links yet and replaced ones had theirs deleted above: no
+    # conflict is possible, so the links go in with COPY.
+    bulk_insert(
+        through,
         [
-            through(ticket_id=objects[t.external_id].pk, tag_id=tags[n[:TAG_MAX_LENGTH]])
+            {"ticket_id": objects[t.external_id].pk, "tag_id": tags[n]}
             for t in writing
-            for n in sorted(set(t.tags))
-            if n[:TAG_MAX_LENGTH] in tags
+            for n in sorted({n[:TAG_MAX_LENGTH] for n in t.tags})
+            if n in tags
         ],
-        ignore_conflicts=True,
     )
 
 
