@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from agents.models import Agent
+from integrations.providers import lookups  # noqa: F401  (registers __any_of)
 from integrations.providers.bulk import bulk_insert, uuids
 from integrations.providers.records import ExtMessage, ExtPerson, ExtTicket
 from tickets import lifecycle
@@ -92,7 +93,7 @@ def _existing(account, external_ids) -> dict[str, dict]:
         for row in Ticket.objects.filter(
             organization_id=account.organization_id,
             source=account.provider,
-            external_id__in=list(external_ids),
+            external_id__any_of=list(external_ids),
         ).values(
             "pk",
             "external_id",
@@ -144,13 +145,13 @@ def _customers(account, people: list[ExtPerson]) -> dict[str, object]:
     emails = {p.email for p in people if p.email}
     by_email = {}
     if emails:
-        for pk, email in Customer.objects.filter(organization_id=org, email__in=emails).values_list(
-            "pk", "email"
-        ):
+        for pk, email in Customer.objects.filter(
+            organization_id=org, email__any_of=emails
+        ).values_list("pk", "email"):
             by_email.setdefault(email.lower(), pk)
     keys = {f"{source}:{p.external_id}": p for p in people}
     by_key = dict(
-        Customer.objects.filter(organization_id=org, external_id__in=list(keys)).values_list(
+        Customer.objects.filter(organization_id=org, external_id__any_of=list(keys)).values_list(
             "external_id", "pk"
         )
     )
@@ -172,7 +173,7 @@ def _customers(account, people: list[ExtPerson]) -> dict[str, object]:
     if missing:
         Customer.objects.bulk_create(missing, ignore_conflicts=True)
         for key, pk in Customer.objects.filter(
-            organization_id=org, external_id__in=[c.external_id for c in missing]
+            organization_id=org, external_id__any_of=[c.external_id for c in missing]
         ).values_list("external_id", "pk"):
             by_person[key.split(":", 1)[1]] = pk
     return by_person
@@ -185,7 +186,7 @@ def _agents(account, emails) -> dict[str, object]:
     return {
         email.lower(): pk
         for pk, email in Agent.objects.filter(
-            organization_id=account.organization_id, email__in=emails
+            organization_id=account.organization_id, email__any_of=emails
         ).values_list("pk", "email")
     }
 
@@ -456,7 +457,7 @@ def _tags_write(account, writing, objects, *, replace) -> None:
     )
     tags = dict(
         Tag.objects.filter(
-            organization_id=org, name__in=[n[:TAG_MAX_LENGTH] for n in names]
+            organization_id=org, name__any_of=[n[:TAG_MAX_LENGTH] for n in names]
         ).values_list("name", "pk")
     )
     # New tickets have no links yet and replaced ones had theirs deleted above: no
