@@ -1,6 +1,7 @@
 """Every write to agents, organizations and credentials."""
 
 import secrets
+from datetime import datetime
 
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
@@ -135,13 +136,29 @@ def agent_token_revoke(*, token: AgentToken) -> AgentToken:
     return token
 
 
+#: Seconds between two writes of a credential's last_used_at.
+CREDENTIAL_TOUCH_SECONDS = 300
+# When this process last wrote each credential's last_used_at, by (model label, pk). A
+# credential served from the cache (agents/credential_cache.py) carries the last_used_at
+# it was cached with, which may be older than five minutes while the row is not: without
+# this note every cached request would write again. Cleared whole when it grows large.
+_touched_at: dict[tuple[str, object], datetime] = {}
+_TOUCHED_AT_MAX = 10_000
+
+
 def credential_touch(*, credential: ApiKey | AgentToken) -> None:
-    """Record use at most every five minutes, so authentication rarely costs a write."""
+    """Record use at most every five minutes (per process), so authentication rarely
+    costs a write, whether the credential was read from the database or the cache."""
     now = timezone.now()
-    last = credential.last_used_at
-    if last is None or (now - last).total_seconds() > 300:
-        type(credential).objects.filter(pk=credential.pk).update(last_used_at=now)
-        credential.last_used_at = now
+    note = (credential._meta.label, credential.pk)
+    times = [t for t in (credential.last_used_at, _touched_at.get(note)) if t is not None]
+    if times and (now - max(times)).total_seconds() <= CREDENTIAL_TOUCH_SECONDS:
+        return
+    type(credential).objects.filter(pk=credential.pk).update(last_used_at=now)
+    credential.last_used_at = now
+    if len(_touched_at) >= _TOUCHED_AT_MAX:
+        _touched_at.clear()
+    _touched_at[note] = now
 
 
 @transaction.atomic
