@@ -8,3 +8,6 @@ class AgentsConfig(AppConfig):
 
     def ready(self):
         from agents import schema  # noqa: F401  (registers the OpenAPI auth extension)
+        from agents.credential_invalidation import credential_invalidation_connect
+
+        credential_invalidation_connect()

@@ -147,6 +147,14 @@ CACHES["throttle-fallback"] = {
     "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
     "LOCATION": "throttle-fallback",
 }
+# Authenticated API keys and tokens are kept this long (s) in the default cache, so a
+# request authenticates without SQL; revoking, deleting, or changing the agent or the
+# organization drops the entry at once. 0 turns it off. Only a cache shared by every process
+# (Redis) is used: with the local-memory cache nothing is cached (agents/credential_cache.py).
+AUTH_CACHE_SECONDS = env.int("AUTH_CACHE_SECONDS", default=60)
+# Cache credentials in a per-process cache too. Right only when one process both serves
+# requests and makes every credential change: the tests. Deliberately not an env variable.
+AUTH_CACHE_PROCESS_LOCAL = False
 
 # --- Auth -----------------------------------------------------------------------------
 AUTH_USER_MODEL = "agents.Agent"
