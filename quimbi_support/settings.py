@@ -156,6 +156,15 @@ AUTH_CACHE_SECONDS = env.int("AUTH_CACHE_SECONDS", default=60)
 # requests and makes every credential change: the tests. Deliberately not an env variable.
 AUTH_CACHE_PROCESS_LOCAL = False
 
+# --- List counts (tickets/pagination.py) ------------------------------------------------
+# An inbox queue (filtered by status, assignee and team only) is counted exactly up to
+# API_COUNT_CAP rows and the count kept API_QUEUE_COUNT_SECONDS; any other filtering is
+# counted up to API_FILTER_COUNT_CAP rows per request. Past a cap, the planner's estimate
+# (pagination.total_is_estimate).
+API_COUNT_CAP = env.int("API_COUNT_CAP", default=10_000)
+API_FILTER_COUNT_CAP = env.int("API_FILTER_COUNT_CAP", default=1_000)
+API_QUEUE_COUNT_SECONDS = env.int("API_QUEUE_COUNT_SECONDS", default=5)
+
 # --- Auth -----------------------------------------------------------------------------
 AUTH_USER_MODEL = "agents.Agent"
 AUTH_PASSWORD_VALIDATORS = [

@@ -1,8 +1,15 @@
 """Pagination for large lists: a bounded count and an opaque keyset cursor.
 
-- The envelope's `total` is exact up to COUNT_CAP rows (a COUNT over at most that many
-  rows); past it, PostgreSQL's planner estimate is used and `total_is_estimate` is true.
-  Counting a million-row inbox on every page view would cost more than the page.
+- The envelope's `total`: counting a million-row inbox on every page view would cost
+  more than the page, so no request counts more than a bounded number of rows.
+  - An inbox queue (the organization's tickets filtered by nothing but status, assignee
+    and team, as the frontend's and the admin's queues are) is counted exactly up to
+    API_COUNT_CAP rows (PostgreSQL's planner estimate past it), and that count is
+    cached for API_QUEUE_COUNT_SECONDS (a few seconds): the queues are few and read
+    over and over, so a count is taken once per queue every few seconds, not per view.
+  - Any other combination of filters is counted exactly up to API_FILTER_COUNT_CAP
+    rows (1,000) on each request, the planner's estimate past it.
+  Past a cap, `total_is_estimate` is true.
 - `cursor` is an opaque token for the position after the last row of a page (the row's
   ordering values); the next page is a keyset query (`WHERE (sort, id) < (...)`), as fast
   at the millionth row as at the first and stable under inserts. Clients get
@@ -10,10 +17,12 @@
 """
 
 import base64
+import hashlib
 import json
 from datetime import UTC, datetime
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Case, Count, Q, QuerySet, Sum, When
 
@@ -33,6 +42,10 @@ KEYSET_ORDERINGS = {
 
 def count_cap() -> int:
     return getattr(settings, "API_COUNT_CAP", 10_000)
+
+
+def filter_count_cap() -> int:
+    return getattr(settings, "API_FILTER_COUNT_CAP", 1_000)
 
 
 def cursor_encode(values: list) -> str:
@@ -87,10 +100,39 @@ def keyset_values(row, fields) -> list:
     return [getattr(row, field) for field, _ in fields]
 
 
-def bounded_count(queryset: QuerySet, matches: Q | None = None) -> tuple[int, int, bool]:
-    """(count, matches, is_estimate): exact up to count_cap() rows (one query over at most
-    that many rows); past it, the planner's estimate of the count (one more query)."""
-    cap = count_cap()
+def queue_count(queryset: QuerySet) -> tuple[int, bool]:
+    """(count, is_estimate) of an inbox queue: bounded_count() at count_cap(), kept in the
+    cache for API_QUEUE_COUNT_SECONDS under the count's own SQL (so the organization,
+    the filter values and the caller's `me` are all in the key). At most that many
+    seconds old; no query while it is fresh. 0 seconds turns the cache off."""
+    seconds = getattr(settings, "API_QUEUE_COUNT_SECONDS", 5)
+    if seconds <= 0:
+        total, _, estimated = bounded_count(queryset)
+        return total, estimated
+    sql, params = queryset.order_by().query.sql_with_params()
+    digest = hashlib.sha256(repr((sql, params, count_cap())).encode()).hexdigest()
+    key = f"queue-count:v1:{digest}"
+    try:
+        hit = cache.get(key)
+    except Exception:  # a cache that is down counts, as without one
+        hit = None
+    if hit is not None:
+        return hit[0], hit[1]
+    total, _, estimated = bounded_count(queryset)
+    try:
+        cache.set(key, (total, estimated), seconds)
+    except Exception:
+        pass
+    return total, estimated
+
+
+def bounded_count(
+    queryset: QuerySet, matches: Q | None = None, *, cap: int | None = None
+) -> tuple[int, int, bool]:
+    """(count, matches, is_estimate): exact up to `cap` rows (count_cap() by default; one
+    query over at most that many rows); past it, the planner's estimate of the count (one
+    more query)."""
+    cap = count_cap() if cap is None else cap
     inner = queryset.order_by()
     if matches is not None:
         inner = inner.annotate(_match=Case(When(matches, then=1), default=0))

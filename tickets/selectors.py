@@ -22,8 +22,10 @@ from tickets.pagination import (
     bounded_count,
     cursor_decode,
     cursor_encode,
+    filter_count_cap,
     keyset_after,
     keyset_values,
+    queue_count,
 )
 from tickets.search import topic_alert_condition
 
@@ -43,6 +45,10 @@ __all__ = [
 ]
 
 NULLABLE_SORTS = {"sla_due_at", "last_message_at"}
+# The filters of the inbox queues (organization x status x assignee x team): their counts
+# are cached for a few seconds (pagination.queue_count); any other filter is counted
+# bounded on each request.
+QUEUE_FILTERS = {"status", "assigned_to", "team"}
 PRIORITY_RANK = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
 
 
@@ -59,7 +65,7 @@ class TicketPage:
     """One page of the inbox and what its envelope reports."""
 
     tickets: list[Ticket]
-    total: int  # exact up to API_COUNT_CAP, else an estimate (total_is_estimate)
+    total: int  # see pagination.queue_count / bounded_count; total_is_estimate past a cap
     total_is_estimate: bool
     matches: int  # tickets matching the topic alerts, over the whole filtered list
     has_more: bool
@@ -123,9 +129,13 @@ def ticket_page_for_organization(
         queryset = queryset.annotate(
             matches_topic_alert=Case(When(topic, then=Value(True)), default=Value(False))
         )
-    # The envelope: a count bounded at API_COUNT_CAP rows (an estimate beyond), with the
-    # topic-alert matches, in one query.
-    total, matches, estimated = bounded_count(queryset, topic)
+    # The envelope's count (see tickets/pagination.py): an inbox queue's from the cache,
+    # refreshed every few seconds; any other filtering's bounded at API_FILTER_COUNT_CAP
+    # rows (an estimate beyond), with the topic-alert matches, in one query.
+    if topic is None and set(applied) <= QUEUE_FILTERS:
+        (total, estimated), matches = queue_count(queryset), 0
+    else:
+        total, matches, estimated = bounded_count(queryset, topic, cap=filter_count_cap())
     keyset = KEYSET_ORDERINGS.get(("smart", "desc") if smart_order else (sort, order))
     page_qs, offset = queryset, (page - 1) * limit
     if cursor:
