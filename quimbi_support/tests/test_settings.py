@@ -1,6 +1,7 @@
 """Production settings: `check --deploy` clean, static files served with DEBUG off."""
 
 import os
+import runpy
 import secrets
 import socket
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,6 +78,7 @@ def test_admin_is_styled_under_gunicorn(tmp_path):
         ALLOWED_HOSTS="127.0.0.1",
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
     )
+    env.pop("DATABASE_REPLICA_URL", None)  # a PostgreSQL replica of SQLite is refused
     server = subprocess.Popen(
         [str(gunicorn), "quimbi_support.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
         cwd=ROOT,
@@ -102,3 +105,45 @@ def test_admin_is_styled_under_gunicorn(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+SETTINGS = ROOT / "quimbi_support" / "settings.py"
+PG = "postgres://postgres@127.0.0.1:5432/"
+
+
+def _settings_with(monkeypatch, **variables) -> dict:
+    """The settings module's names, evaluated with these variables (others unset)."""
+    for name in ("DATABASE_URL", "DATABASE_REPLICA_URL", "CONN_MAX_AGE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    return runpy.run_path(str(SETTINGS))
+
+
+def test_without_DATABASE_REPLICA_URL_there_is_no_replica_and_no_router(monkeypatch):
+    names = _settings_with(monkeypatch, DATABASE_URL=PG + "primary")
+    assert list(names["DATABASES"]) == ["default"]
+    assert "DATABASE_ROUTERS" not in names  # Django's default: none
+
+
+def test_DATABASE_REPLICA_URL_adds_the_replica_and_its_router(monkeypatch):
+    names = _settings_with(
+        monkeypatch,
+        DATABASE_URL=PG + "primary",
+        DATABASE_REPLICA_URL=PG + "second",
+        CONN_MAX_AGE="30",
+    )
+    replica = names["DATABASES"]["replica"]
+    assert replica["NAME"] == "second"
+    assert replica["CONN_MAX_AGE"] == 30 and replica["CONN_HEALTH_CHECKS"] is True
+    assert "TEST" not in replica  # a test database of its own, not a mirror of the primary
+    assert names["DATABASE_ROUTERS"] == ["agents.replica.ReplicaRouter"]
+
+
+def test_a_replica_on_another_database_engine_is_refused(monkeypatch, tmp_path):
+    with pytest.raises(ImproperlyConfigured, match="same database engine"):
+        _settings_with(
+            monkeypatch,
+            DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            DATABASE_REPLICA_URL=PG + "second",
+        )
