@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from django.db import connection
+from django.db import connections
 from django.db.models import (
     Case,
     Count,
@@ -372,13 +372,15 @@ def percentiles(parts: list[QuerySet]) -> dict[object, dict]:
     the columns g, v, b, t): one query. PostgreSQL computes percentile_cont itself; on
     SQLite window functions rank the rows and only those around the 50th and 90th
     percentile positions come back, interpolated alike (linear, as percentile_cont)."""
+    if not parts:
+        return {}
+    # Where the parts would run (the replica inside agents.replica.replica_reads()).
+    connection = connections[parts[0].db]
     sqls, params = [], []
     for part in parts:
-        sql, part_params = part.query.sql_with_params()
+        sql, part_params = part.query.get_compiler(connection=connection).as_sql()
         sqls.append(sql)
         params.extend(part_params)
-    if not sqls:
-        return {}
     union = " UNION ALL ".join(sqls)
     if connection.vendor == "postgresql":
         # The ordered-set aggregate: one sort per group, no ranking of every row.

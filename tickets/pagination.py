@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import connections
 from django.db.models import Case, Count, Q, QuerySet, Sum, When
 
 from agents.exceptions import DomainError
@@ -143,10 +143,11 @@ def bounded_count(
     exact, matched = counts["total"], counts.get("matches") or 0
     if exact <= cap:
         return exact, matched, False
-    if connection.vendor != "postgresql":
+    db = queryset.db  # the replica's estimate when the count was the replica's
+    if connections[db].vendor != "postgresql":
         return exact, matched, True
-    sql, params = queryset.order_by().query.sql_with_params()
-    with connection.cursor() as cursor:
+    sql, params = queryset.order_by().query.get_compiler(using=db).as_sql()
+    with connections[db].cursor() as cursor:
         cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
         plan = cursor.fetchone()[0]
     if isinstance(plan, str):
