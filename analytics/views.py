@@ -5,7 +5,8 @@ anyone not logged in to the admin's login page).
 Managers and admins see their own organization; agents are refused (403). A superuser
 (the platform operator, no organization) picks one with `?organization=<id>`; without
 it the page only offers the choice. Figures: analytics.dashboard (queue, workload,
-trends) and analytics.selectors.agent_metrics (the agent table).
+trends) and analytics.selectors.agent_metrics (the agent table), read from the replica
+when there is one (agents.replica).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.utils import timezone
 from django.utils.text import capfirst
 
 from agents.models import Organization
+from agents.replica import replica_reads
 from analytics import charts
 from analytics.dashboard import (
     DashboardPeriodForm,
@@ -137,12 +139,13 @@ def dashboard(request):
         organization_id=organization.pk,
         today=today,
     )
-    queue = dashboard_queue(organization_id=organization.pk, team_id=team_id)
-    workload = dashboard_team_workload(organization_id=organization.pk, team_id=team_id)
-    trends = dashboard_trends(
-        organization_id=organization.pk, start=start, end=end, tz=tz, team_id=team_id
-    )
-    agents = agent_table(organization_id=organization.pk, start=start, end=end, team_id=team_id)
+    with replica_reads():  # the figures only; the admin around them reads the primary
+        queue = dashboard_queue(organization_id=organization.pk, team_id=team_id)
+        workload = dashboard_team_workload(organization_id=organization.pk, team_id=team_id)
+        trends = dashboard_trends(
+            organization_id=organization.pk, start=start, end=end, tz=tz, team_id=team_id
+        )
+        agents = agent_table(organization_id=organization.pk, start=start, end=end, team_id=team_id)
     totals = {
         key: sum(day[key] for day in trends) for key in ("created", "resolved", "first_responses")
     }

@@ -5,6 +5,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from agents.replica import replica_reads
 from intelligence.selectors import churn_analytics_for_organization
 
 # The behavioural axes the frontend shows when Quimbi does not provide them.
@@ -84,6 +85,7 @@ class ChurnAnalyticsSerializer(serializers.Serializer):
 
 class ChurnAnalyticsView(APIView):
     @extend_schema(responses=ChurnAnalyticsSerializer)
+    @replica_reads()  # a report: as fresh as the replica
     def get(self, request):
         churn = churn_analytics_for_organization(organization_id=request.user.organization_id)
         return Response(

@@ -5,6 +5,7 @@ from rest_framework import status, viewsets
 from rest_framework.response import Response
 
 from agents.principals import caller_actor
+from agents.replica import replica_reads
 from tickets.api import representations as rep
 from tickets.api import serializers as s
 from tickets.api.schema import filterset_parameters
@@ -43,6 +44,7 @@ class CustomerViewSet(viewsets.GenericViewSet):
     def _org(self):
         return self.request.user.organization_id
 
+    @replica_reads()  # as fresh as the replica; the detail and every write: the primary
     def list(self, request):
         page_params = s.PageParamsSerializer(data=request.query_params)
         page_params.is_valid(raise_exception=True)

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from agents.permissions import IsManagerOrReadOnly
 from agents.principals import caller_actor
+from agents.replica import replica_reads
 from tickets.api import representations as rep
 from tickets.api import serializers as s
 from tickets.api.extensions import (
@@ -118,6 +119,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         return caller_actor(self.request.user)
 
     # --- list -------------------------------------------------------------------------
+    @replica_reads()  # as fresh as the replica; the detail and every write: the primary
     def list(self, request):
         params = s.TicketListParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
