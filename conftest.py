@@ -12,7 +12,7 @@ from django.conf import settings as django_settings
 from django.db import connection
 from rest_framework.test import APIClient
 
-from agents import roles
+from agents import replica, roles
 from agents.services import api_key_create
 from agents.tests.factories import AgentFactory, OrganizationFactory
 from tickets.services import customer_get_or_create, ticket_create
@@ -34,8 +34,26 @@ def require_postgres(db):
 
 
 @pytest.fixture
+def require_replica(require_postgres):
+    """A second PostgreSQL database as the read replica (DATABASE_REPLICA_URL)."""
+    _need("replica" in django_settings.DATABASES, "a read replica (DATABASE_REPLICA_URL)")
+
+
+@pytest.fixture
 def require_redis():
     _need(bool(django_settings.REDIS_URL), "Redis (REDIS_URL)")
+
+
+@pytest.fixture(autouse=True)
+def _replica_only_where_asked(request, monkeypatch):
+    """With DATABASE_REPLICA_URL set (the PostgreSQL run), the replica's test database is
+    a separate, empty one: a test reads from it only when it asks for it
+    (`django_db(databases=[..., "replica"])`); any other reads the primary alone, as
+    without a replica."""
+    marker = request.node.get_closest_marker("django_db")
+    databases = marker.kwargs.get("databases") if marker else None
+    if databases != "__all__" and "replica" not in (databases or ()):
+        monkeypatch.setattr(replica, "replica_configured", lambda: False)
 
 
 @pytest.fixture(autouse=True)
