@@ -269,7 +269,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["agents.permissions.IsOrganizationMember"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["quimbi_support.renderers.FastJSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "quimbi_support.schema.AutoSchema",
     "EXCEPTION_HANDLER": "quimbi_support.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
