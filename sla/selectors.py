@@ -56,6 +56,26 @@ def _policy_item(policy) -> dict | None:
 
 
 PAGE_CACHE = "_sla_open_clocks"
+# What a page's blocks and urgencies read: the clock, its policy's name and calendar
+# snapshot. Not the policy's matching rules (five JSON columns per clock).
+OPEN_CLOCK_FIELDS = (
+    "ticket_id",
+    "metric",
+    "status",
+    "is_open",
+    "target_seconds",
+    "consumed_seconds",
+    "started_at",
+    "segment_started_at",
+    "due_at",
+    "at_risk_at",
+    "breached_at",
+    "met_at",
+    "paused_at",
+    "policy__name",
+    "policy__calendar__spec",
+    "policy__calendar__updated_at",
+)
 
 
 def open_clocks_for(tickets: list[Ticket]) -> list[SLAClock]:
@@ -67,6 +87,7 @@ def open_clocks_for(tickets: list[Ticket]) -> list[SLAClock]:
         for clock in (
             SLAClock.objects.filter(ticket_id__in=list(by_ticket), is_open=True)
             .select_related("policy__calendar")
+            .only(*OPEN_CLOCK_FIELDS)
             .order_by("ticket_id", "metric")
         ):
             by_ticket[clock.ticket_id].append(clock)

@@ -49,6 +49,8 @@ NULLABLE_SORTS = {"sla_due_at", "last_message_at"}
 # are cached for a few seconds (pagination.queue_count); any other filter is counted
 # bounded on each request.
 QUEUE_FILTERS = {"status", "assigned_to", "team"}
+# Columns a list page never shows, left in the database unless the page is rescored.
+LIST_DEFERRED = ("search_text", "score_breakdown", "customer__external_refs")
 PRIORITY_RANK = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
 
 
@@ -150,6 +152,8 @@ def ticket_page_for_organization(
     related = list(select_related)
     if related:
         page_qs = page_qs.select_related(*related)
+    if rescore is None:  # the page shows neither (the search text can be 20,000 chars)
+        page_qs = page_qs.defer(*LIST_DEFERRED)
     rows = list(page_qs.order_by(*_ordering(sort, order, smart_order))[offset : offset + limit + 1])
     tickets, has_more = rows[:limit], len(rows) > limit
     # The position after the last row, even on the last page: a client following the

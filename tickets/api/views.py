@@ -138,7 +138,8 @@ class TicketViewSet(viewsets.GenericViewSet):
             limit=limit,
             cursor=p.get("cursor"),
             topic_words=words,
-            select_related=list_related(),
+            # Paths the scorer reads (e.g. the customer's intelligence): only to rescore.
+            select_related=list_related() if p["apply_rules"] else [],
             rescore=(lambda tickets: tickets_rescore(tickets, org)) if p["apply_rules"] else None,
         )
         applied = {
