@@ -51,34 +51,47 @@ def _json_text(value) -> str | None:
     return json.dumps(value)
 
 
-def bulk_insert(model: type[models.Model], rows: list) -> None:
+def bulk_insert(model: type[models.Model], rows: list, *, meanwhile=None) -> None:
+    """Insert `rows`. `meanwhile`, if given, is called once every row is sent and before
+    waiting for PostgreSQL to finish with them (index maintenance): the caller's next
+    piece of work overlaps the server's instead of following it."""
     if not rows:
+        if meanwhile is not None:
+            meanwhile()
         return
     fields = _columns(model)
     if connection.vendor != "postgresql":
         names = {f.attname for f in fields}
         objects = [model(**{k: v for k, v in _as_dict(row).items() if k in names}) for row in rows]
         model.objects.bulk_create(objects, batch_size=1000)
+        if meanwhile is not None:
+            meanwhile()
         return
 
     now = timezone.now()
     pk_ids = iter(uuids(len(rows))) if isinstance(model._meta.pk, models.UUIDField) else None
-    plan = []  # (attname, constant, factory, is_json)
-    for f in fields:
-        constant, factory = _MISSING, None
-        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+    # Per column: the attname and what a row that does not give it gets (a constant, or
+    # _MISSING and a factory); then the columns to fix up after the lookup.
+    pairs, factories, json_at, now_at, none_now_at = [], [], [], [], []
+    for i, f in enumerate(fields):
+        constant = _MISSING
+        if getattr(f, "auto_now", False):
+            now_at.append(i)
+        elif getattr(f, "auto_now_add", False):
             constant = now
+            none_now_at.append(i)
         elif f.primary_key and pk_ids is not None:
-            factory = pk_ids.__next__
+            factories.append((i, pk_ids.__next__))
         elif f.has_default() and callable(f.default):
             if f.default is timezone.now:
                 constant = now
             else:
-                factory = f.default
+                factories.append((i, f.default))
         else:
             constant = f.get_default()
-        plan.append((f.attname, constant, factory, isinstance(f, models.JSONField)))
-    auto_now = {f.attname for f in fields if getattr(f, "auto_now", False)}
+        if isinstance(f, models.JSONField):
+            json_at.append(i)
+        pairs.append((f.attname, constant))
 
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     table = connection.ops.quote_name(model._meta.db_table)
@@ -86,14 +99,17 @@ def bulk_insert(model: type[models.Model], rows: list) -> None:
         with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             for row in rows:
                 given = _as_dict(row)
-                values = []
-                for attname, constant, factory, is_json in plan:
-                    value = given.get(attname, _MISSING)
-                    if value is _MISSING or (value is None and constant is now):
-                        value = factory() if factory is not None else constant
-                    elif attname in auto_now:
-                        value = now
-                    if is_json:
-                        value = _json_text(value)
-                    values.append(value)
+                values = [given.get(attname, constant) for attname, constant in pairs]
+                for i, factory in factories:
+                    if values[i] is _MISSING:
+                        values[i] = factory()
+                for i in now_at:
+                    values[i] = now
+                for i in none_now_at:
+                    if values[i] is None:
+                        values[i] = now
+                for i in json_at:
+                    values[i] = _json_text(values[i])
                 copy.write_row(values)
+            if meanwhile is not None:
+                meanwhile()

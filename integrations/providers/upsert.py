@@ -48,6 +48,9 @@ TICKET_FIELDS = [
 ]
 
 
+_NOBODY = ExtPerson(external_id="")
+
+
 class _NewTicket:
     """A ticket being created: its columns as attributes (attnames). Cheaper than a model
     instance, and all bulk_insert needs."""
@@ -372,56 +375,69 @@ def page_upsert(account, tickets: list[ExtTicket]) -> Counts:
 
     # Messages: the new ones only; an agent reply of ours that the provider echoes back
     # (pushed, its id not recorded yet) is matched by its text instead of duplicated.
-    ticket_pks = [objects[t.external_id].pk for t, _ in updating]
+    # Messages already held are keyed by (ticket external id, message external id):
+    # strings hash faster than UUIDs, and a page holds 5,000 messages.
+    external_of = {objects[t.external_id].pk: t.external_id for t, _ in updating}
     known: set[tuple] = set()
     echoes: dict[tuple, list] = defaultdict(list)
-    if ticket_pks:
+    if external_of:
         for ticket_id, external_id, content, status in Message.all_objects.filter(
-            ticket_id__in=ticket_pks
+            ticket_id__in=list(external_of)
         ).values_list("ticket_id", "external_id", "content", "delivery_status"):
             if external_id:
-                known.add((ticket_id, external_id))
+                known.add((external_of[ticket_id], external_id))
             elif status:
                 echoes[(ticket_id, _normalised(content))].append(external_id)
-    new_messages: list[dict] = []  # rows (attname -> value): no model instances
+    fresh_by_ticket: list[tuple] = []
     claimed: list[tuple] = []
     for t in writing:
         ticket = objects[t.external_id]
         fresh = []
         for m in t.messages or []:
-            if (ticket.pk, m.external_id) in known or not m.text:
+            key = (t.external_id, m.external_id)
+            if key in known or not m.text:
                 continue
             if echoes and m.from_agent and not m.internal:
-                key = (ticket.pk, _normalised(m.text))
-                if echoes.get(key):
-                    echoes[key].pop()
+                echo = (ticket.pk, _normalised(m.text))
+                if echoes.get(echo):
+                    echoes[echo].pop()
                     claimed.append((ticket.pk, m.text, m.external_id))
                     continue
-            known.add((ticket.pk, m.external_id))
+            known.add(key)
             fresh.append(m)
         _fold_messages(ticket, fresh)
-        for m in fresh:
-            author = m.author or ExtPerson(external_id="")
-            new_messages.append(
-                {
-                    "organization_id": org,
-                    "ticket_id": ticket.pk,
-                    "content": m.text,
-                    "from_agent": m.from_agent,
-                    "is_internal": m.internal,
-                    "sent_to_customer": m.from_agent and not m.internal,
-                    "author_name": author.name[:200],
-                    "author_email": author.email if "@" in author.email else "",
-                    "author_agent_id": agents.get(author.email) if m.from_agent else None,
-                    "channel": t.channel,
-                    "external_id": m.external_id,
-                    "attachments": m.attachments,
-                    "created_at": m.created_at,
-                }
-            )
+        if fresh:
+            fresh_by_ticket.append((t, ticket.pk, fresh))
+
+    new_messages: list[dict] = []  # rows (attname -> value): no model instances
+
+    def message_rows() -> None:
+        for t, ticket_id, fresh in fresh_by_ticket:
+            for m in fresh:
+                author = m.author or _NOBODY
+                new_messages.append(
+                    {
+                        "organization_id": org,
+                        "ticket_id": ticket_id,
+                        "content": m.text,
+                        "from_agent": m.from_agent,
+                        "is_internal": m.internal,
+                        "sent_to_customer": m.from_agent and not m.internal,
+                        "author_name": author.name[:200],
+                        "author_email": author.email if "@" in author.email else "",
+                        "author_agent_id": agents.get(author.email) if m.from_agent else None,
+                        "channel": t.channel,
+                        "external_id": m.external_id,
+                        "attachments": m.attachments,
+                        "created_at": m.created_at,
+                    }
+                )
 
     if creating:
-        bulk_insert(Ticket, [objects[t.external_id] for t in creating])
+        # The message rows are built while PostgreSQL digests the tickets' (their indexes).
+        bulk_insert(Ticket, [objects[t.external_id] for t in creating], meanwhile=message_rows)
+    else:
+        message_rows()
     if updating:
         Ticket.objects.bulk_update(
             [objects[t.external_id] for t, _ in updating], TICKET_FIELDS, batch_size=500
