@@ -276,7 +276,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["agents.throttling.CallerRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         # Per agent, API key or (anonymous) client address.
-        "caller": env.str("THROTTLE_CALLER", default="3000/minute"),
+        "caller": env.str("THROTTLE_CALLER", default="60000/minute"),
         # Logins (POST /api/v1/auth/token) per client address.
         "auth": env.str("THROTTLE_AUTH", default="10/minute"),
     },
