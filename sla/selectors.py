@@ -1,12 +1,15 @@
 """Reads of SLA state: the `sla` block of tickets, deadline explanations, urgency."""
 
+import json
 from datetime import datetime
 
+from django.db.models import TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from sla.business_time import Calendar
-from sla.calendars import calendar_of
-from sla.models import SLAClock, SLAEvent
+from sla.calendars import calendar_of, calendar_spec
+from sla.models import BusinessCalendar, SLAClock, SLAEvent
 from sla.policies import policy_match_reason
 from tickets.models import Ticket
 
@@ -56,9 +59,10 @@ def _policy_item(policy) -> dict | None:
 
 
 PAGE_CACHE = "_sla_open_clocks"
-# What a page's blocks and urgencies read: the clock, its policy's name and calendar
-# snapshot. Not the policy's matching rules (five JSON columns per clock).
-OPEN_CLOCK_FIELDS = (
+# What a page's blocks and urgencies read of an open clock: read as plain rows (values()),
+# with its policy's name and calendar snapshot, not as three model instances per clock
+# (the policy alone has five JSON columns of matching rules).
+OPEN_CLOCK_COLUMNS = (
     "ticket_id",
     "metric",
     "status",
@@ -72,25 +76,62 @@ OPEN_CLOCK_FIELDS = (
     "breached_at",
     "met_at",
     "paused_at",
+    "policy_id",
     "policy__name",
-    "policy__calendar__spec",
+    "policy__calendar_id",
     "policy__calendar__updated_at",
 )
 
 
-def open_clocks_for(tickets: list[Ticket]) -> list[SLAClock]:
+class _CalendarRef:
+    """A calendar as calendars.calendar_build reads it; the snapshot (JSON text) is parsed
+    only if the built calendar is not cached for this version already."""
+
+    def __init__(self, pk, updated_at, spec_text):
+        self.pk, self.updated_at, self._spec_text = pk, updated_at, spec_text
+
+    @property
+    def spec(self) -> dict:
+        spec = json.loads(self._spec_text) if self._spec_text else {}
+        # No snapshot yet: from the calendar's rows, as calendar_build does for a model.
+        return spec or calendar_spec(BusinessCalendar.objects.get(pk=self.pk))
+
+
+class _PolicyRef:
+    def __init__(self, pk, name, calendar):
+        self.pk, self.name, self.calendar = pk, name, calendar
+
+
+class PageClock:
+    """An open clock of a page: SLAClock's attributes in OPEN_CLOCK_COLUMNS, and `policy`
+    (pk, name, calendar), shared by the page's clocks of one policy."""
+
+    def __init__(self, row: dict, policy):
+        self.__dict__.update(row)
+        self.policy = policy
+
+
+def open_clocks_for(tickets: list) -> list:
     """The open clocks of a page of tickets, fetched once per page (one query) and kept on
     the ticket objects, so scoring and the `sla` block share them."""
     missing = [t for t in tickets if not hasattr(t, PAGE_CACHE)]
     if missing:
         by_ticket: dict = {t.pk: [] for t in missing}
-        for clock in (
+        policies: dict = {}
+        rows = (
             SLAClock.objects.filter(ticket_id__in=list(by_ticket), is_open=True)
-            .select_related("policy__calendar")
-            .only(*OPEN_CLOCK_FIELDS)
+            .annotate(spec_text=Cast("policy__calendar__spec", TextField()))
             .order_by("ticket_id", "metric")
-        ):
-            by_ticket[clock.ticket_id].append(clock)
+            .values(*OPEN_CLOCK_COLUMNS, "spec_text")
+        )
+        for row in rows:
+            policy_id = row.pop("policy_id")
+            name, calendar_id = row.pop("policy__name"), row.pop("policy__calendar_id")
+            updated_at, spec_text = row.pop("policy__calendar__updated_at"), row.pop("spec_text")
+            if policy_id is not None and policy_id not in policies:
+                calendar = _CalendarRef(calendar_id, updated_at, spec_text) if calendar_id else None
+                policies[policy_id] = _PolicyRef(policy_id, name, calendar)
+            by_ticket[row["ticket_id"]].append(PageClock(row, policies.get(policy_id)))
         for ticket in missing:
             setattr(ticket, PAGE_CACHE, by_ticket[ticket.pk])
     return [clock for t in tickets for clock in getattr(t, PAGE_CACHE)]

@@ -62,11 +62,57 @@ def ticket_list_for_organization(*, organization_id) -> QuerySet[Ticket]:
     )
 
 
+# What a list page shows (tickets.api.representations.ticket_list_item and the list's
+# enrichers), read with values() when the page is not rescored.
+LIST_COLUMNS = (
+    "id",
+    "subject",
+    "status",
+    "priority",
+    "channel",
+    "created_at",
+    "updated_at",
+    "assignee_id",
+    "team_id",
+    "tag_names",
+    "message_count",
+    "last_message_preview",
+    "last_message_at",
+    "last_message_from_agent",
+    "smart_score",
+    "escalation_level",
+    "first_response_at",
+    "sla_status",
+    "sla_due_at",
+    "customer_id",
+    "customer__external_id",
+    "customer__name",
+)
+
+
+class CustomerRef:
+    __slots__ = ("external_id", "name")
+
+    def __init__(self, external_id, name):
+        self.external_id, self.name = external_id, name
+
+
+class TicketRow:
+    """A list page's ticket as plain attributes from a values() row: the columns of
+    LIST_COLUMNS (and the page's annotations), `pk` and `customer` (external_id, name),
+    so the list's representation reads it as it reads a Ticket."""
+
+    def __init__(self, row: dict):
+        self.customer = CustomerRef(row.pop("customer__external_id"), row.pop("customer__name"))
+        self.__dict__.update(row)
+        self.pk = row["id"]
+
+
 @dataclass
 class TicketPage:
     """One page of the inbox and what its envelope reports."""
 
-    tickets: list[Ticket]
+    tickets: list  # TicketRow, or Ticket when the page is rescored
     total: int  # see pagination.queue_count / bounded_count; total_is_estimate past a cap
     total_is_estimate: bool
     matches: int  # tickets matching the topic alerts, over the whole filtered list
@@ -152,9 +198,18 @@ def ticket_page_for_organization(
     related = list(select_related)
     if related:
         page_qs = page_qs.select_related(*related)
-    if rescore is None:  # the page shows neither (the search text can be 20,000 chars)
-        page_qs = page_qs.defer(*LIST_DEFERRED)
-    rows = list(page_qs.order_by(*_ordering(sort, order, smart_order))[offset : offset + limit + 1])
+    page_qs = page_qs.order_by(*_ordering(sort, order, smart_order))
+    if rescore is None and not related:
+        # Plain rows of what the page shows: no model instances, no search text.
+        annotations = list(page_qs.query.annotations)
+        rows = [
+            TicketRow(row)
+            for row in page_qs.values(*LIST_COLUMNS, *annotations)[offset : offset + limit + 1]
+        ]
+    else:  # model instances, for the scorer (which reads the search text, for one)
+        if rescore is None:
+            page_qs = page_qs.defer(*LIST_DEFERRED)
+        rows = list(page_qs[offset : offset + limit + 1])
     tickets, has_more = rows[:limit], len(rows) > limit
     # The position after the last row, even on the last page: a client following the
     # change feed (sort=updated_at&order=asc) keeps it and asks again later.
