@@ -97,11 +97,22 @@ class StrictFilterSet(django_filters.FilterSet):
     `user` is the caller (for values such as `assigned_to=me`); it defaults to the
     request's."""
 
+    _form_classes: dict = {}
+
     def __init__(self, data=None, queryset=None, *, request=None, prefix=None, user=None):
         super().__init__(data, queryset, request=request, prefix=prefix)
         self.user = user if user is not None else getattr(request, "user", None)
         for name, filter_ in self.filters.items():
             filter_.param_name = name  # the name errors are reported under
+
+    def get_form_class(self):
+        """Built once per filter set class: django-filter builds a new form class on every
+        request, and the filters (so the form's fields) are the class's, not the request's."""
+        key = type(self)
+        form_class = StrictFilterSet._form_classes.get(key)
+        if form_class is None:
+            form_class = StrictFilterSet._form_classes[key] = super().get_form_class()
+        return form_class
 
     def _check(self, value, allowed, name):
         try:
