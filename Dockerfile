@@ -14,5 +14,5 @@ RUN SECRET_KEY=build-only python manage.py collectstatic --noinput --verbosity 0
 USER quimbi
 
 EXPOSE 8001
-CMD ["gunicorn", "quimbi_support.wsgi", "--bind", "0.0.0.0:8001", "--workers", "4", \
-     "--threads", "2", "--access-logfile", "-", "--timeout", "30"]
+# Workers, threads and the rest: gunicorn.conf.py (measured on 2 cores; WEB_CONCURRENCY).
+CMD ["gunicorn", "quimbi_support.wsgi", "-c", "gunicorn.conf.py"]

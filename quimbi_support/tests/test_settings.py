@@ -80,7 +80,9 @@ def test_admin_is_styled_under_gunicorn(tmp_path):
     )
     env.pop("DATABASE_REPLICA_URL", None)  # a PostgreSQL replica of SQLite is refused
     server = subprocess.Popen(
-        [str(gunicorn), "quimbi_support.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+        # The documented production settings (gunicorn.conf.py), one worker.
+        [str(gunicorn), "quimbi_support.wsgi", "-c", "gunicorn.conf.py"]
+        + ["--bind", f"127.0.0.1:{port}", "--workers", "1"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
