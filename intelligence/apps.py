@@ -9,7 +9,12 @@ class IntelligenceConfig(AppConfig):
 
     def ready(self):
         from intelligence.api.enrich import intelligence_detail_enrich
-        from tickets.api.extensions import detail_enricher_register, list_related_register
+        from tickets.api.extensions import (
+            detail_enricher_register,
+            detail_related_register,
+            list_related_register,
+        )
 
         detail_enricher_register(intelligence_detail_enrich)
         list_related_register("customer__intelligence")
+        detail_related_register("customer__intelligence")

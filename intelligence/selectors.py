@@ -32,7 +32,13 @@ def archetype_population(*, organization_id, archetype_id: str) -> tuple[int, fl
 
 
 def intelligence_get_for_customer(*, customer: Customer) -> CustomerIntelligence | None:
-    """The customer's kept intelligence (fresh or stale), or None if none was kept."""
+    """The customer's kept intelligence (fresh or stale), or None if none was kept; no
+    query when it was joined in already (`select_related("customer__intelligence")`)."""
+    if Customer.intelligence.is_cached(customer):
+        try:
+            return customer.intelligence
+        except CustomerIntelligence.DoesNotExist:
+            return None
     return CustomerIntelligence.objects.filter(customer=customer).first()
 
 

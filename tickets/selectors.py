@@ -236,11 +236,15 @@ def ticket_page_for_organization(
     )
 
 
-def ticket_get_for_organization(*, organization_id, ticket_id, for_update=False) -> Ticket:
+def ticket_get_for_organization(
+    *, organization_id, ticket_id, for_update=False, related: Iterable[str] = ()
+) -> Ticket:
+    """The organization's ticket (NotFound otherwise), with its customer, assignee, team
+    and CSAT rating joined, and `related` paths (apps' detail extensions)."""
     pk = uuid_parse(ticket_id, field="ticket_id", what="ticket")
     ticket = (
         # The CSAT rating rides along (a one-to-one join): the detail shows it.
-        Ticket.objects.select_related("customer", "assignee", "team", "satisfaction")
+        Ticket.objects.select_related("customer", "assignee", "team", "satisfaction", *related)
         .filter(organization_id=organization_id, pk=pk)
         .first()
     )

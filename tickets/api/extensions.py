@@ -41,6 +41,20 @@ def list_related() -> list[str]:
     return list(_list_related)
 
 
+# detail_related(): extra select_related paths for the ticket detail's query (e.g. the
+# customer's kept intelligence, which the detail shows: one join instead of a query).
+_detail_related: list[str] = []
+
+
+def detail_related_register(path: str) -> None:
+    if path not in _detail_related:
+        _detail_related.append(path)
+
+
+def detail_related() -> list[str]:
+    return list(_detail_related)
+
+
 def rescorer_register(fn: Callable[[list[Ticket], object], None]) -> None:
     if fn not in _rescorers:
         _rescorers.append(fn)

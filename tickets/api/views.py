@@ -16,6 +16,7 @@ from agents.replica import replica_reads
 from tickets.api import representations as rep
 from tickets.api import serializers as s
 from tickets.api.extensions import (
+    detail_related,
     list_related,
     ticket_detail_enrich,
     ticket_list_enrich,
@@ -112,8 +113,14 @@ class TicketViewSet(viewsets.GenericViewSet):
     def _org(self):
         return self.request.user.organization_id
 
-    def _ticket(self, pk):
-        return ticket_get_for_organization(organization_id=self._org(), ticket_id=pk)
+    def _ticket(self, pk, related=()):
+        return ticket_get_for_organization(
+            organization_id=self._org(), ticket_id=pk, related=related
+        )
+
+    def _detail_ticket(self, pk):
+        """The ticket with what the detail's extensions read joined in (detail_related)."""
+        return self._ticket(pk, related=detail_related())
 
     def _actor(self):
         return caller_actor(self.request.user)
@@ -181,7 +188,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         return data
 
     def retrieve(self, request, pk=None):
-        return Response(self._detail(self._ticket(pk)))
+        return Response(self._detail(self._detail_ticket(pk)))
 
     # --- create -----------------------------------------------------------------------
     def create(self, request):
@@ -197,7 +204,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         ticket = ticket_intake(
             organization=request.user.organization, actor=actor, actor_label=label, **data
         )
-        detail = self._detail(self._ticket(ticket.pk))
+        detail = self._detail(self._detail_ticket(ticket.pk))
         return Response(
             {"ticket": detail, "messages": detail["messages"], "notes": detail["notes"]},
             status=status.HTTP_201_CREATED,
@@ -344,7 +351,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         _demo_features_only()
         actor, label = self._actor()
         fresh = ticket_reset(ticket=self._ticket(pk), actor=actor, actor_label=label)
-        detail = self._detail(self._ticket(fresh.pk))
+        detail = self._detail(self._detail_ticket(fresh.pk))
         return Response(
             {"ticket": detail, "messages": detail["messages"], "notes": detail["notes"]},
             status=status.HTTP_201_CREATED,

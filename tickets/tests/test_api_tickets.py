@@ -1135,6 +1135,21 @@ def test_detail_query_budget(agent_client, make_ticket, django_assert_max_num_qu
     assert len(response.json()["notes"]) == 5
 
 
+def test_detail_with_an_api_key_joins_the_customers_intelligence(
+    key_client, make_ticket, django_assert_max_num_queries
+):
+    """The key (unless cached), the ticket with its customer and kept intelligence, its
+    messages, the SLA clocks and their events, the AI recommendation: 6 at most."""
+    ticket = make_ticket()
+    for i in range(49):
+        message_add(ticket=ticket, content=f"message {i}", from_agent=i % 2 == 0, actor=None)
+    key_client.get("/api/v1/auth/whoami")  # the key's first use records last_used_at
+    with django_assert_max_num_queries(6):
+        response = key_client.get(f"/api/v1/tickets/{ticket.pk}")
+    assert response.status_code == 200
+    assert len(response.json()["messages"]) == 50
+
+
 # --- CORS and slashes ---------------------------------------------------------------------
 
 
