@@ -190,6 +190,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def ticket_with_50_messages(org) -> Ticket:
+    """The detail entries' ticket: the newest open one, brought to 50 messages once."""
+    ticket = Ticket.objects.filter(organization=org, status="open").order_by("-created_at").first()
+    for i in range(max(0, 50 - ticket.message_count)):
+        message_add(
+            ticket=ticket,
+            content=f"Follow-up {i}: still waiting on the refund.",
+            from_agent=i % 2 == 1,
+            actor=None,
+        )
+    return ticket
+
+
 def hot_paths(bench: Bench, args, *, org, key: str, tickets: int) -> None:
     """The request paths, the SLA scan, the bulk rescore, the admin and gunicorn."""
     api = Client(HTTP_X_API_KEY=key)
@@ -245,15 +258,7 @@ def hot_paths(bench: Bench, args, *, org, key: str, tickets: int) -> None:
             ),
         )
 
-    # A ticket with 50 messages.
-    ticket = Ticket.objects.filter(organization=org, status="open").order_by("-created_at").first()
-    for i in range(max(0, 50 - ticket.message_count)):
-        message_add(
-            ticket=ticket,
-            content=f"Follow-up {i}: still waiting on the refund.",
-            from_agent=i % 2 == 1,
-            actor=None,
-        )
+    ticket = ticket_with_50_messages(org)
     row = bench.measure(
         "ticket_detail", lambda: api.get(f"/api/v1/tickets/{ticket.pk}"), floor=True
     )
@@ -1548,7 +1553,6 @@ def http_entries(bench: Bench, args, *, org, key: str) -> None:
     `ticket_detail_http` (50 messages), `message_create_http` (an agent reply with its
     outbox event; the replies are deleted afterwards), `admin_changelist_http` and
     `admin_ticket_page_http` (a manager's session)."""
-    from django.contrib.sessions.backends.db import SessionStore  # noqa: F401
     from django.test import Client as SessionClient
 
     seconds = args.gunicorn_seconds
@@ -1557,15 +1561,7 @@ def http_entries(bench: Bench, args, *, org, key: str) -> None:
     browser = SessionClient()
     browser.force_login(manager)
     cookie = {"Cookie": f"sessionid={browser.cookies['sessionid'].value}"}
-    # The detail entries' ticket has 50 messages, as hot_paths' ticket_detail (the same one).
-    ticket = Ticket.objects.filter(organization=org, status="open").order_by("-created_at").first()
-    for i in range(max(0, 50 - ticket.message_count)):
-        message_add(
-            ticket=ticket,
-            content=f"Follow-up {i}: still waiting on the refund.",
-            from_agent=i % 2 == 1,
-            actor=None,
-        )
+    ticket = ticket_with_50_messages(org)  # the same one as hot_paths' ticket_detail
     target = Ticket.objects.filter(organization=org, status="open").order_by("created_at").first()
     started_at = timezone.now()
     reply = json.dumps({"content": "Thanks, a replacement is on its way.", "from_agent": True})
