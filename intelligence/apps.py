@@ -9,7 +9,9 @@ class IntelligenceConfig(AppConfig):
 
     def ready(self):
         from intelligence.api.enrich import intelligence_detail_enrich
+        from intelligence.selectors import recommendation_columns
         from tickets.api.extensions import (
+            detail_annotations_register,
             detail_enricher_register,
             detail_related_register,
             list_related_register,
@@ -18,3 +20,4 @@ class IntelligenceConfig(AppConfig):
         detail_enricher_register(intelligence_detail_enrich)
         list_related_register("customer__intelligence")
         detail_related_register("customer__intelligence")
+        detail_annotations_register(recommendation_columns)

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.db.models import Avg, Count, Q
+from django.db.models import Avg, Count, OuterRef, Q, Subquery
 
 from intelligence.models import CustomerIntelligence, TicketRecommendation
 from tickets.models import Customer, Ticket
@@ -42,8 +42,35 @@ def intelligence_get_for_customer(*, customer: Customer) -> CustomerIntelligence
     return CustomerIntelligence.objects.filter(customer=customer).first()
 
 
+# The newest recommendation's columns, as the ticket detail's query computes them
+# (recommendation_columns): `newest_recommendation_id`, `…_data`, and so on.
+_NEWEST = "newest_recommendation_"
+_COLUMNS = ("id", "data", "conversation_version", "created_at")
+
+
+def recommendation_columns() -> dict:
+    """Correlated subqueries that give a ticket query its newest recommendation's columns
+    (one index probe each on (ticket, -created_at)), read back by
+    recommendation_get_for_ticket without a query of its own."""
+    newest = TicketRecommendation.objects.filter(ticket=OuterRef("pk")).order_by(
+        *TicketRecommendation._meta.ordering
+    )
+    return {_NEWEST + c: Subquery(newest.values(c)[:1]) for c in _COLUMNS}
+
+
 def recommendation_get_for_ticket(*, ticket: Ticket) -> TicketRecommendation | None:
-    return TicketRecommendation.objects.filter(ticket=ticket).first()
+    """The ticket's newest recommendation, or None; no query when the ticket was read with
+    recommendation_columns()."""
+    if not hasattr(ticket, _NEWEST + "id"):
+        return TicketRecommendation.objects.filter(ticket=ticket).first()
+    values = [getattr(ticket, _NEWEST + c) for c in _COLUMNS]
+    if values[0] is None:
+        return None
+    recommendation = TicketRecommendation.from_db(
+        ticket._state.db, ("ticket_id", *_COLUMNS), (ticket.pk, *values)
+    )
+    TicketRecommendation.ticket.field.set_cached_value(recommendation, ticket)
+    return recommendation
 
 
 def recommendation_exists(*, ticket: Ticket) -> bool:

@@ -3,10 +3,12 @@
 import json
 from datetime import datetime
 
-from django.db.models import TextField
+from django.db.models import OuterRef, TextField
+from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from agents.json_rows import json_rows
 from sla.business_time import Calendar
 from sla.calendars import calendar_of, calendar_spec
 from sla.models import BusinessCalendar, SLAClock, SLAEvent
@@ -156,14 +158,14 @@ def sla_blocks(tickets: list[Ticket], now: datetime | None = None) -> dict:
     return blocks
 
 
-def _segments(clock: SLAClock, events: list[SLAEvent]) -> list[dict]:
-    """When the clock ran and when it was paused."""
+def _segments(events: list[dict] | None) -> list[dict]:
+    """When the clock was paused and resumed, from its pause events ({id, kind, at})."""
     pauses, paused_at = [], None
-    for event in sorted(events, key=lambda e: (e.payload.get("at", ""), e.id)):
-        if event.kind == "paused":
-            paused_at = event.payload.get("at")
-        elif event.kind == "resumed" and paused_at:
-            pauses.append({"paused_at": paused_at, "resumed_at": event.payload.get("at")})
+    for event in sorted(events or (), key=lambda e: (e["at"] or "", e["id"])):
+        if event["kind"] == "paused":
+            paused_at = event["at"]
+        elif event["kind"] == "resumed" and paused_at:
+            pauses.append({"paused_at": paused_at, "resumed_at": event["at"]})
             paused_at = None
     if paused_at:
         pauses.append({"paused_at": paused_at, "resumed_at": None})
@@ -171,16 +173,23 @@ def _segments(clock: SLAClock, events: list[SLAEvent]) -> list[dict]:
 
 
 def sla_detail(ticket: Ticket, now: datetime | None = None) -> dict:
-    """The ticket's SLA block with why each deadline is what it is (two queries)."""
+    """The ticket's SLA block with why each deadline is what it is (one query: each clock
+    carries its pause events)."""
     now = now or timezone.now()
     clocks = list(
         SLAClock.objects.filter(ticket=ticket)
         .select_related("policy__calendar")
+        .annotate(
+            pause_events=json_rows(
+                SLAEvent.objects.filter(clock=OuterRef("pk"), kind__in=("paused", "resumed")),
+                group_by="clock",
+                id="id",
+                kind="kind",
+                at=KT("payload__at"),
+            )
+        )
         .order_by("started_at", "id")
     )
-    events: dict[int, list[SLAEvent]] = {}
-    for event in SLAEvent.objects.filter(ticket=ticket).order_by("id"):
-        events.setdefault(event.clock_id, []).append(event)
     open_clocks = [c for c in clocks if c.is_open]
     policy = next((c.policy for c in reversed(open_clocks or clocks) if c.policy), None)
     explanations = []
@@ -197,7 +206,7 @@ def sla_detail(ticket: Ticket, now: datetime | None = None) -> dict:
             "target_minutes": round(clock.target_seconds / 60, 2),
             "started_at": clock.started_at,
             "due_at": clock.due_at,
-            "pauses": _segments(clock, events.get(clock.pk, [])),
+            "pauses": _segments(clock.pause_events),
             "consumed_business_seconds": round(
                 clock.consumed_seconds
                 + (

@@ -237,17 +237,24 @@ def ticket_page_for_organization(
 
 
 def ticket_get_for_organization(
-    *, organization_id, ticket_id, for_update=False, related: Iterable[str] = ()
+    *,
+    organization_id,
+    ticket_id,
+    for_update=False,
+    related: Iterable[str] = (),
+    annotations: dict | None = None,
 ) -> Ticket:
     """The organization's ticket (NotFound otherwise), with its customer, assignee, team
-    and CSAT rating joined, and `related` paths (apps' detail extensions)."""
+    and CSAT rating joined, and `related` paths and `annotations` columns (apps' detail
+    extensions)."""
     pk = uuid_parse(ticket_id, field="ticket_id", what="ticket")
-    ticket = (
+    tickets = (
         # The CSAT rating rides along (a one-to-one join): the detail shows it.
         Ticket.objects.select_related("customer", "assignee", "team", "satisfaction", *related)
-        .filter(organization_id=organization_id, pk=pk)
-        .first()
     )
+    if annotations:
+        tickets = tickets.annotate(**annotations)
+    ticket = tickets.filter(organization_id=organization_id, pk=pk).first()
     if ticket is None:
         raise NotFound(f"Ticket {pk} not found.")
     return ticket

@@ -184,9 +184,7 @@ def test_matrix_catches_an_unscoped_api_lookup(world, monkeypatch):
     from tickets.api.views import TicketViewSet
     from tickets.models import Ticket
 
-    monkeypatch.setattr(
-        TicketViewSet, "_ticket", lambda self, pk, related=(): Ticket.objects.get(pk=pk)
-    )
+    monkeypatch.setattr(TicketViewSet, "_ticket", lambda self, pk, **_: Ticket.objects.get(pk=pk))
     report = "\n".join(tm.run_route(world, _route("api/v1/tickets/(?P<pk>[^/]+)/?$")))
     assert "GET /api/v1/tickets/<A:Ticket> as b_key_agent: answered 200" in report
     assert "GET /api/v1/tickets/<A:Ticket> as b_key_agent: shows A's data" in report

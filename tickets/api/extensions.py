@@ -55,6 +55,23 @@ def detail_related() -> list[str]:
     return list(_detail_related)
 
 
+# detail_annotations(): extra columns for the ticket detail's query, computed in SQL (e.g.
+# the newest AI recommendation: correlated subqueries instead of a query of their own).
+_detail_annotations: list[Callable[[], dict]] = []
+
+
+def detail_annotations_register(fn: Callable[[], dict]) -> None:
+    if fn not in _detail_annotations:
+        _detail_annotations.append(fn)
+
+
+def detail_annotations() -> dict:
+    columns: dict = {}
+    for fn in _detail_annotations:
+        columns.update(fn())
+    return columns
+
+
 def rescorer_register(fn: Callable[[list[Ticket], object], None]) -> None:
     if fn not in _rescorers:
         _rescorers.append(fn)

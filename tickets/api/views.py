@@ -16,6 +16,7 @@ from agents.replica import replica_reads
 from tickets.api import representations as rep
 from tickets.api import serializers as s
 from tickets.api.extensions import (
+    detail_annotations,
     detail_related,
     list_related,
     ticket_detail_enrich,
@@ -113,14 +114,15 @@ class TicketViewSet(viewsets.GenericViewSet):
     def _org(self):
         return self.request.user.organization_id
 
-    def _ticket(self, pk, related=()):
+    def _ticket(self, pk, related=(), annotations=None):
         return ticket_get_for_organization(
-            organization_id=self._org(), ticket_id=pk, related=related
+            organization_id=self._org(), ticket_id=pk, related=related, annotations=annotations
         )
 
     def _detail_ticket(self, pk):
-        """The ticket with what the detail's extensions read joined in (detail_related)."""
-        return self._ticket(pk, related=detail_related())
+        """The ticket with what the detail's extensions read joined or computed in, in one
+        query (detail_related, detail_annotations)."""
+        return self._ticket(pk, related=detail_related(), annotations=detail_annotations())
 
     def _actor(self):
         return caller_actor(self.request.user)
