@@ -12,7 +12,7 @@ Each clock then carries a list of dicts (None when it has no such child). The ar
 order is not guaranteed: sort in Python, as the callers do.
 """
 
-from django.db.models import Aggregate, JSONField, QuerySet, Subquery
+from django.db.models import Aggregate, Func, JSONField, QuerySet, Subquery
 from django.db.models.functions import JSONObject
 
 
@@ -25,6 +25,24 @@ class JSONArrayAgg(Aggregate):
 
     def as_postgresql(self, compiler, connection, **extra_context):
         return super().as_sql(compiler, connection, function="JSONB_AGG", **extra_context)
+
+
+class AsJSON(Func):
+    """A JSON column as a JSON value inside JSONObject: SQLite keeps JSON as text, which
+    json_object would quote as a string unless passed through json(); PostgreSQL's jsonb
+    nests as it is."""
+
+    function = "JSON"
+    output_field = JSONField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return compiler.compile(self.source_expressions[0])
+
+
+def json_row(rows: QuerySet, **fields) -> Subquery:
+    """A correlated subquery: the first of `rows` (filtered on an OuterRef, ordered) as one
+    JSON object with the given keys (None when there is none)."""
+    return Subquery(rows.values(row=JSONObject(**fields))[:1], output_field=JSONField())
 
 
 def json_rows(children: QuerySet, *, group_by: str, **fields) -> Subquery:

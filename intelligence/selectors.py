@@ -1,10 +1,14 @@
 """Reads of kept intelligence and recommendations, and the churn-risk analytics."""
 
 from dataclasses import dataclass
+from datetime import UTC
 
 from django.core.cache import cache
-from django.db.models import Avg, Count, OuterRef, Q, Subquery
+from django.db.models import Avg, Count, OuterRef, Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
+from agents.json_rows import AsJSON, json_row
 from intelligence.models import CustomerIntelligence, TicketRecommendation
 from tickets.models import Customer, Ticket
 
@@ -42,32 +46,43 @@ def intelligence_get_for_customer(*, customer: Customer) -> CustomerIntelligence
     return CustomerIntelligence.objects.filter(customer=customer).first()
 
 
-# The newest recommendation's columns, as the ticket detail's query computes them
-# (recommendation_columns): `newest_recommendation_id`, `…_data`, and so on.
-_NEWEST = "newest_recommendation_"
-_COLUMNS = ("id", "data", "conversation_version", "created_at")
+# The newest recommendation as the ticket detail's query carries it (one JSON object).
+NEWEST = "newest_recommendation"
 
 
 def recommendation_columns() -> dict:
-    """Correlated subqueries that give a ticket query its newest recommendation's columns
-    (one index probe each on (ticket, -created_at)), read back by
-    recommendation_get_for_ticket without a query of its own."""
+    """A correlated subquery that gives a ticket query its newest recommendation (one index
+    probe on (ticket, -created_at)), read back by recommendation_get_for_ticket without a
+    query of its own."""
     newest = TicketRecommendation.objects.filter(ticket=OuterRef("pk")).order_by(
         *TicketRecommendation._meta.ordering
     )
-    return {_NEWEST + c: Subquery(newest.values(c)[:1]) for c in _COLUMNS}
+    return {
+        NEWEST: json_row(
+            newest,
+            id="id",
+            data=AsJSON("data"),
+            conversation_version="conversation_version",
+            created_at="created_at",
+        )
+    }
 
 
 def recommendation_get_for_ticket(*, ticket: Ticket) -> TicketRecommendation | None:
     """The ticket's newest recommendation, or None; no query when the ticket was read with
     recommendation_columns()."""
-    if not hasattr(ticket, _NEWEST + "id"):
+    if not hasattr(ticket, NEWEST):
         return TicketRecommendation.objects.filter(ticket=ticket).first()
-    values = [getattr(ticket, _NEWEST + c) for c in _COLUMNS]
-    if values[0] is None:
+    row = getattr(ticket, NEWEST)
+    if row is None:
         return None
+    created_at = parse_datetime(row["created_at"])
+    if timezone.is_naive(created_at):  # SQLite keeps UTC without an offset
+        created_at = timezone.make_aware(created_at, UTC)
     recommendation = TicketRecommendation.from_db(
-        ticket._state.db, ("ticket_id", *_COLUMNS), (ticket.pk, *values)
+        ticket._state.db,
+        ("id", "ticket_id", "data", "conversation_version", "created_at"),
+        (row["id"], ticket.pk, row["data"], row["conversation_version"], created_at),
     )
     TicketRecommendation.ticket.field.set_cached_value(recommendation, ticket)
     return recommendation
