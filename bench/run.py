@@ -1396,7 +1396,7 @@ def event_pipeline(
 
 # --- Speed (issue 17): the open queue, minimal floors, HTTP through gunicorn ----------
 
-SPEED = ("open_queue", "http")
+SPEED = ("open_queue", "http", "seed_copy")
 OPEN_QUEUE = "/api/v1/tickets?status=open&limit=25"
 # The one statement that produces a page of the open queue with everything it shows:
 # the ticket columns, the customer (a join) and the open SLA clocks (a correlated
@@ -1455,6 +1455,49 @@ def min_floor(sql: str, params) -> float:
             elapsed = (time.perf_counter() - started) * 1000
             best = elapsed if best is None else min(best, elapsed)
     return round(best, 2)
+
+
+SEED_TIMING = RESULTS.parent / "seed_bench.json"  # written by seed_bench
+
+
+def seed_copy() -> dict:
+    """`seed_copy`: seed_bench against a bare load of the same rows. The loaded database
+    is dumped (pg_dump -Fc, not timed) and restored into an empty database by pg_restore
+    -j 2: PostgreSQL's own bulk loader (COPY of every row, then the indexes and the
+    constraints), on the same machine. seed_bench's time is the one it recorded when it
+    loaded this database (bench/results/seed_bench.json)."""
+    db = connection.settings_dict
+    target = f"{db['NAME']}_bare_copy"
+    where = ["-h", db["HOST"] or "127.0.0.1", "-p", str(db["PORT"] or 5432), "-U", db["USER"]]
+    env = {**os.environ, "PGPASSWORD": db["PASSWORD"] or ""}
+    seeded = json.loads(SEED_TIMING.read_text()) if SEED_TIMING.exists() else None
+    with tempfile.TemporaryDirectory() as scratch:
+        dump = Path(scratch) / "bench.dump"
+        started = time.perf_counter()
+        subprocess.run(["pg_dump", *where, "-Fc", "-Z0", "-f", str(dump), db["NAME"]],
+                       env=env, check=True)  # fmt: skip
+        dumped = time.perf_counter() - started
+        subprocess.run(["dropdb", *where, "--if-exists", target], env=env, check=True)
+        subprocess.run(["createdb", *where, "-T", "template0", target], env=env, check=True)
+        try:
+            started = time.perf_counter()
+            subprocess.run(["pg_restore", *where, "-j", "2", "--no-owner", "-d", target,
+                            str(dump)], env=env, check=True)  # fmt: skip
+            restored = time.perf_counter() - started
+        finally:
+            subprocess.run(["dropdb", *where, "--if-exists", target], env=env, check=True)
+    row = {
+        "name": "seed_copy",
+        "bare_load_s": round(restored, 1),
+        "dump_s": round(dumped, 1),
+        "seed_bench_s": seeded and seeded["seconds"],
+        "seed_bench_phases": seeded and seeded["phases"],
+        "seed_over_bare_load": seeded and round(seeded["seconds"] / restored, 2),
+        "target": "seed_bench <= 2x the bare load",
+    }
+    print(f"seed_copy: bare load {restored:.1f} s, seed_bench {row['seed_bench_s']} s, "
+          f"{row['seed_over_bare_load']}x", flush=True)  # fmt: skip
+    return row
 
 
 def open_queue(bench: Bench, *, org, key: str) -> None:
@@ -1614,7 +1657,7 @@ def main():
         "--only",
         help="measure these entries alone, comma-separated: hot_paths (every request-path "
         f"entry), {', '.join(AT_WORK)}, {', '.join(AUTOMATION)}, webhook_fanout, import_zendesk, "
-        "email_inbound, sms_inbound, open_queue, http, event_pipeline; latest.json "
+        "email_inbound, sms_inbound, open_queue, http, seed_copy, event_pipeline; latest.json "
         "keeps the other rows "
         "of its previous run",
     )
@@ -1651,6 +1694,8 @@ def main():
         open_queue(bench, org=org, key=key)
     if "http" in only:
         http_entries(bench, args, org=org, key=key)
+    if "seed_copy" in only:
+        bench.results.append(seed_copy())
     at_work = [n for n in AT_WORK if n in only]
     if at_work:
         agents_at_work(bench, args, org=org, key=key, names=at_work)

@@ -11,12 +11,16 @@ It refuses to touch a database holding anything but benchmark data (organization
 slug does not start with `bench-`), and refuses a second load unless `--reset`.
 """
 
+import json
 import sys
 import time
+from contextlib import contextmanager
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
+from django.utils import timezone
 
 from agents.models import Agent, Organization, Skill, Team
 from agents.services import agent_role_sync
@@ -158,9 +162,15 @@ def _capacity(i: int) -> int:
     return 1_700 + (i * 37) % 600
 
 
+# Seconds per phase of the last load, recorded beside the benchmark's results.
+PHASES: dict[str, float] = {}
+TIMING = settings.BASE_DIR / "bench" / "results" / "seed_bench.json"
+
+
 class Progress:
     def __init__(self, label: str, total: int):
         self.label, self.total, self.done, self.started = label, max(total, 1), 0, time.monotonic()
+        PHASES.setdefault(label, 0.0)
 
     def advance(self, n: int) -> None:
         self.done += n
@@ -172,8 +182,16 @@ class Progress:
             f"  {elapsed:6.1f}s"
         )
         sys.stderr.flush()
+        PHASES[self.label] = round(elapsed, 1)
         if self.done >= self.total:
             sys.stderr.write("\n")
+
+
+@contextmanager
+def phase(label: str):
+    started = time.monotonic()
+    yield
+    PHASES[label] = round(time.monotonic() - started, 1)
 
 
 class Command(BaseCommand):
@@ -211,30 +229,46 @@ class Command(BaseCommand):
             self._recreate_indexes(dropped)
         # VACUUM as autovacuum would: statistics for the planner, and the visibility map
         # that lets counts run as index-only scans.
-        with connection.cursor() as cursor:
+        with phase("vacuum"), connection.cursor() as cursor:
             for table in TABLES:
                 cursor.execute(f"VACUUM ANALYZE {table}")
         # Real smart scores of the active tickets (rules, SLA urgency), as the worker
-        # would have left them.
+        # would have left them. (Written before the tickets' indexes exist, this phase
+        # took as long: its time is the random-order row updates, not index upkeep.)
         active = Ticket.objects.filter(status__in=["open", "in_progress", "pending"]).count()
         progress = Progress("smart scores", active)
         for org in orgs:
             progress.advance(scores_refresh(organization_id=org["org"].pk))
         # The scores rewrote the active half of the tickets: vacuum them again, or every
         # index-only scan over tickets visits the heap (as it would until autovacuum ran).
-        with connection.cursor() as cursor:
+        with phase("vacuum scores"), connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE tickets_ticket")
         # The reports' daily roll-up up to yesterday, as the hourly beat task keeps it.
         progress = Progress("analytics roll-up", len(orgs))
         for org in orgs:
             rollup_refresh(organization_id=org["org"].pk)
             progress.advance(1)
-        with connection.cursor() as cursor:
+        with phase("vacuum roll-up"), connection.cursor() as cursor:
             for table in ("analytics_dailyfigures", "analytics_responsetime"):
                 cursor.execute(f"VACUUM ANALYZE {table}")
+        seconds = time.monotonic() - started
+        TIMING.parent.mkdir(parents=True, exist_ok=True)
+        TIMING.write_text(
+            json.dumps(
+                {
+                    "tickets": tickets,
+                    "messages": tickets * messages_per_ticket,
+                    "organizations": organizations,
+                    "seconds": round(seconds, 1),
+                    "phases": PHASES,
+                    "finished_at": timezone.now().isoformat(),
+                },
+                indent=2,
+            )
+        )
         self.stdout.write(
             f"Loaded {tickets:,} tickets and {tickets * messages_per_ticket:,} messages in "
-            f"{len(orgs)} organization(s) in {time.monotonic() - started:.0f} s."
+            f"{len(orgs)} organization(s) in {seconds:.0f} s (phases: {TIMING})."
         )
 
     # --- set-up through the ORM (small) ---------------------------------------------
