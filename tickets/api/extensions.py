@@ -56,7 +56,7 @@ def detail_related() -> list[str]:
 
 
 # detail_annotations(): extra columns for the ticket detail's query, computed in SQL (e.g.
-# the newest AI recommendation: correlated subqueries instead of a query of their own).
+# the newest AI recommendation: a correlated subquery instead of a query of its own).
 _detail_annotations: list[Callable[[], dict]] = []
 
 

@@ -233,8 +233,8 @@ class Command(BaseCommand):
             for table in TABLES:
                 cursor.execute(f"VACUUM ANALYZE {table}")
         # Real smart scores of the active tickets (rules, SLA urgency), as the worker
-        # would have left them. (Written before the tickets' indexes exist, this phase
-        # took as long: its time is the random-order row updates, not index upkeep.)
+        # would have left them. (A run that wrote them before the tickets' indexes existed
+        # was no faster: bench/README.md, "Second pass".)
         active = Ticket.objects.filter(status__in=["open", "in_progress", "pending"]).count()
         progress = Progress("smart scores", active)
         for org in orgs:
