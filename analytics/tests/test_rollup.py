@@ -105,3 +105,28 @@ def test_the_roll_up_runs_on_beat():
     entry = settings.CELERY_BEAT_SCHEDULE["analytics.rollup_refresh"]
     assert entry["task"] == rollup_refresh_task.name
     assert entry["schedule"] <= 3600
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_roll_up_compiles_no_jit_and_leaves_the_setting_as_it_was(require_postgres):
+    """The roll-up's grouped scans cost more to JIT-compile than to run: each chunk's
+    transaction turns JIT off (SET LOCAL), and the connection has it back afterwards."""
+    from django.db import connection, transaction
+
+    from agents.tests.factories import OrganizationFactory
+    from analytics.rollup import rollup_build
+
+    org = OrganizationFactory()
+
+    def jit():
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW jit")
+            return cursor.fetchone()[0]
+
+    before = jit()
+    with transaction.atomic():
+        rollup_build(
+            organization_id=org.pk, first_day=date(2026, 3, 1), last_day=date(2026, 3, 2), tz=UTC
+        )
+        assert jit() == "off"
+    assert jit() == before
