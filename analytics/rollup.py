@@ -26,11 +26,13 @@ from sla.models import SLAClock
 from tickets.models import Ticket
 
 REBUILD_DAYS = 3
-# A first build (or --rebuild) goes a quarter at a time: some of its statements scan an
+# A first build (or --rebuild) goes a year at a time: some of its statements scan an
 # index of all the organization's tickets whatever the span (the assignments' join to
-# their tickets), so fewer, longer spans cost less; 31-day spans took 168 s at 1M
-# tickets over two years (bench/README.md, "Third pass").
-CHUNK_DAYS = 92
+# their tickets), so fewer, longer spans cost less. A full rebuild at 1M tickets over two
+# years took 207 s in 31-day spans, 138 s in 92-day spans and 110 s in years (JIT off
+# in all but the first; bench/README.md, "Third pass"). A year bounds the rows each
+# transaction holds in memory.
+CHUNK_DAYS = 366
 GROUPINGS = (figures.BY_ORGANIZATION, figures.BY_AGENT, figures.BY_TEAM)
 
 
