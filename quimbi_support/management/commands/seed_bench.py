@@ -4,8 +4,9 @@ Loads a realistic benchmark dataset into PostgreSQL with large server-side bulk 
 (INSERT … SELECT over generate_series): organizations, teams, agents, rules, a business
 calendar and SLA policies (through the services), customers, tickets across statuses,
 priorities, channels and two years of ages, their conversations, SLA clocks, and one
-`ticket.created` event per ticket. Secondary indexes are dropped during the load and
-rebuilt after it, then the tables are analysed.
+`ticket.created` event per ticket. As pg_restore does, the tables' keys and indexes are
+dropped during the load and added back after it (each key checked against every row),
+then the tables are analysed.
 
 It refuses to touch a database holding anything but benchmark data (organizations whose
 slug does not start with `bench-`), and refuses a second load unless `--reset`.
@@ -223,12 +224,13 @@ class Command(BaseCommand):
             self._reset()
         started = time.monotonic()
         orgs = [self._organization(i) for i in range(organizations)]
-        dropped, keys = self._drop_indexes(), self._drop_foreign_keys()
+        keys = self._drop_keys()
+        dropped = self._drop_indexes()
         try:
             self._load(orgs, tickets, messages_per_ticket, chunk)
         finally:
             self._recreate_indexes(dropped)
-            self._restore_foreign_keys(keys)
+            self._restore_keys(keys)
         # VACUUM as autovacuum would: statistics for the planner, and the visibility map
         # that lets counts run as index-only scans.
         with phase("vacuum"), connection.cursor() as cursor:
@@ -396,13 +398,50 @@ class Command(BaseCommand):
         }
 
     # --- indexes ---------------------------------------------------------------------
+    def _drop_keys(self) -> list[tuple[str, str, str]]:
+        """Drop the loaded tables' keys, as pg_restore loads rows before it adds them:
+        each foreign key from or to them (checked row by row, a key costs one lookup per
+        row, 15 million for the messages alone; added back after the load, one join),
+        then their primary keys and unique constraints (an index built once from sorted
+        rows, not grown by millions of random inserts). Returns (table, name, definition)
+        in the order they go back: the unique ones first, which the foreign keys need."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), contype
+                FROM pg_constraint
+                WHERE (contype = 'f' AND (conrelid::regclass::text = ANY(%s)
+                                          OR confrelid::regclass::text = ANY(%s)))
+                   OR (contype IN ('p', 'u') AND conrelid::regclass::text = ANY(%s))
+                """,
+                [TABLES, TABLES, TABLES],
+            )
+            found = cursor.fetchall()
+            foreign = [row[:3] for row in found if row[3] == "f"]
+            unique = [row[:3] for row in found if row[3] != "f"]
+            for table, name, _ in foreign + unique:
+                cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+        return unique + foreign
+
+    def _restore_keys(self, keys):
+        """Add the keys back; each is checked against every loaded row."""
+        progress = Progress("keys", len(keys))
+        with connection.cursor() as cursor:
+            for table, name, definition in keys:
+                cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+                progress.advance(1)
+
     def _drop_indexes(self) -> list[tuple[str, str]]:
-        """Drop secondary (non-unique, non-constraint) indexes; returns their DDL."""
+        """Drop the other indexes (the unique ones of conditional constraints too), after
+        the keys; returns their DDL."""
         with connection.cursor() as cursor:
             cursor.execute(
                 """
                 SELECT i.indexname, i.indexdef FROM pg_indexes i
-                WHERE i.tablename = ANY(%s) AND i.indexdef NOT ILIKE 'CREATE UNIQUE%%'
+                WHERE i.tablename = ANY(%s) AND i.schemaname = current_schema()
+                  AND NOT EXISTS (
+                      SELECT 1 FROM pg_constraint c WHERE c.contype IN ('p', 'u', 'x')
+                        AND c.conindid = format('%%I.%%I', i.schemaname, i.indexname)::regclass)
                 """,
                 [TABLES],
             )
@@ -417,32 +456,6 @@ class Command(BaseCommand):
             cursor.execute("SET maintenance_work_mem = '512MB'")
             for _, ddl in dropped:
                 cursor.execute(ddl)
-                progress.advance(1)
-
-    def _drop_foreign_keys(self) -> list[tuple[str, str, str]]:
-        """Drop the loaded tables' foreign keys, as pg_restore loads before it adds them:
-        a key checked row by row costs one lookup per row and key (15 million for the
-        messages alone); added back after the load, it is checked by one join per key.
-        Returns (table, name, definition) of each."""
-        with connection.cursor() as cursor:
-            cursor.execute(
-                """
-                SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)
-                FROM pg_constraint WHERE contype = 'f' AND conrelid::regclass::text = ANY(%s)
-                """,
-                [TABLES],
-            )
-            keys = cursor.fetchall()
-            for table, name, _ in keys:
-                cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
-        return keys
-
-    def _restore_foreign_keys(self, keys):
-        """Add the keys back; each is validated against every loaded row."""
-        progress = Progress("foreign keys", len(keys))
-        with connection.cursor() as cursor:
-            for table, name, definition in keys:
-                cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
                 progress.advance(1)
 
     # --- the bulk load ---------------------------------------------------------------
