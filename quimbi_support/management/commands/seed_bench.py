@@ -236,6 +236,13 @@ class Command(BaseCommand):
         with phase("vacuum"), connection.cursor() as cursor:
             for table in TABLES:
                 cursor.execute(f"VACUUM ANALYZE {table}")
+            # ...and statistics for the other tables the load wrote (the agents, teams,
+            # rules and policies), which autovacuum would gather too, where it runs: a
+            # planner that takes 200 agents for one picks nested loops over 700,000
+            # tickets (the agents' report took 4 s instead of 0.2 s).
+            cursor.execute("SELECT relname FROM pg_stat_user_tables WHERE n_mod_since_analyze > 0")
+            for (table,) in cursor.fetchall():
+                cursor.execute(f'ANALYZE "{table}"')
         # The reports' daily roll-up up to yesterday, as the hourly beat task keeps it.
         progress = Progress("analytics roll-up", len(orgs))
         for org in orgs:
