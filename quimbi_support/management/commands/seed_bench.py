@@ -239,7 +239,7 @@ class Command(BaseCommand):
             # ...and statistics for the other tables the load wrote (the agents, teams,
             # rules and policies), which autovacuum would gather too, where it runs: a
             # planner that takes 200 agents for one picks nested loops over 700,000
-            # tickets (the agents' report took 4 s instead of 0.2 s).
+            # tickets (the agents' report took 4 s instead of 0.45 s).
             cursor.execute("SELECT relname FROM pg_stat_user_tables WHERE n_mod_since_analyze > 0")
             for (table,) in cursor.fetchall():
                 cursor.execute(f'ANALYZE "{table}"')
@@ -683,8 +683,8 @@ class Command(BaseCommand):
         """The active tickets' SLA summary and real smart scores, as the worker would have
         left them: every row is scored by the worker's own scorer (scores_compute_for, with
         the organization's weights and rules), and all are written in one UPDATE while the
-        tickets have no secondary index (the worker's batches of 2,000 random-order
-        updates took 352 s here; bench/README.md, "Third pass")."""
+        tickets have no secondary index (scores_refresh's random-order batches of 2,000
+        took 222 to 352 s here; bench/README.md, "Third pass")."""
         progress = Progress("smart scores", active)
         self._sql(
             "CREATE TEMP TABLE bench_score (id uuid, state text, due timestamptz, "
