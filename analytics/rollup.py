@@ -65,22 +65,41 @@ def rollup_build(*, organization_id, first_day: date, last_day: date, tz: ZoneIn
         )
         for (group, day), counts in computed.items():
             rows.append(
-                DailyFigures(
-                    organization_id=organization_id,
-                    day=day,
-                    kind=grouping.kind,
-                    agent_id=group if grouping.kind == GroupKind.AGENT else None,
-                    team_id=group if grouping.kind == GroupKind.TEAM else None,
-                    **counts,
+                (
+                    organization_id,
+                    day,
+                    grouping.kind,
+                    group if grouping.kind == GroupKind.AGENT else None,
+                    group if grouping.kind == GroupKind.TEAM else None,
+                    *(counts.get(name, 0) for name in figures.COUNTS),
                 )
             )
-    DailyFigures.objects.bulk_create(rows, batch_size=2000)
+    _figures_insert(rows)
     written = len(rows)
     for metric, at in figures.METRICS.items():
         written += _facts_insert(
             organization_id=organization_id, metric=metric, at=at, since=since, until=until, tz=tz
         )
     return written
+
+
+FIGURE_COLUMNS = ("organization_id", "day", "kind", "agent_id", "team_id", *figures.COUNTS)
+
+
+def _figures_insert(rows: list[tuple]) -> None:
+    """Write the day figures (tuples in FIGURE_COLUMNS order): COPY on PostgreSQL, where
+    bulk_create spent about 15 s per year of a 1M-ticket roll-up preparing 80,000 model
+    instances; bulk_create elsewhere."""
+    if connection.vendor == "postgresql":
+        sql = f"COPY {DailyFigures._meta.db_table} ({', '.join(FIGURE_COLUMNS)}) FROM STDIN"
+        with connection.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    DailyFigures.objects.bulk_create(
+        (DailyFigures(**dict(zip(FIGURE_COLUMNS, row, strict=True))) for row in rows),
+        batch_size=2000,
+    )
 
 
 def _facts_insert(*, organization_id, metric: str, at: str, since, until, tz) -> int:
