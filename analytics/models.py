@@ -26,7 +26,10 @@ class DailyFigures(models.Model):
     """One day's figures of one group: the organization (agent and team empty), an
     agent (the ticket's assignee, the reply's author) or a team (the ticket's team)."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    # Indexed first in daily_figures_idx, which serves its lookups too.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     day = models.DateField()
     kind = models.CharField(max_length=12, choices=GroupKind.choices)
     agent = models.ForeignKey(
@@ -74,7 +77,11 @@ class ResponseTime(models.Model):
         FIRST_RESPONSE = "first_response"
         RESOLUTION = "resolution"
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    # Indexed first in response_time_period_idx, which serves its lookups too: one index
+    # fewer to write for each of the roll-up's facts.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     day = models.DateField()
     metric = models.CharField(max_length=16, choices=Metric.choices)
     ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="+")
