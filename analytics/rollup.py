@@ -88,8 +88,8 @@ FIGURE_COLUMNS = ("organization_id", "day", "kind", "agent_id", "team_id", *figu
 
 def _figures_insert(rows: list[tuple]) -> None:
     """Write the day figures (tuples in FIGURE_COLUMNS order): COPY on PostgreSQL, where
-    bulk_create spent about 15 s per year of a 1M-ticket roll-up preparing 80,000 model
-    instances; bulk_create elsewhere."""
+    bulk_create spent its time preparing model instances (80,000 per year at 1M tickets;
+    a two-year rebuild's Python time went from 21.5 s to 11.6 s); bulk_create elsewhere."""
     if connection.vendor == "postgresql":
         sql = f"COPY {DailyFigures._meta.db_table} ({', '.join(FIGURE_COLUMNS)}) FROM STDIN"
         with connection.cursor() as cursor, cursor.copy(sql) as copy:
