@@ -32,6 +32,7 @@ from rules.models import Rule
 from rules.services import SCORE_FIELDS, scores_compute_for
 from sla.models import BusinessCalendar, SLAPolicy
 from sla.policies import calendar_save, policy_save
+from tickets import lifecycle
 from tickets.models import Ticket
 
 PREFIX = "bench-"
@@ -224,9 +225,10 @@ class Command(BaseCommand):
             self._reset()
         started = time.monotonic()
         orgs = [self._organization(i) for i in range(organizations)]
-        keys = self._drop_keys()
-        dropped = self._drop_indexes()
+        keys, dropped = [], []
         try:
+            with transaction.atomic():  # all of them dropped, or none
+                keys, dropped = self._drop_keys(), self._drop_indexes()
             self._load(orgs, tickets, messages_per_ticket, chunk)
         finally:
             self._recreate_indexes(dropped)
@@ -692,7 +694,7 @@ class Command(BaseCommand):
         )
         sla = "(SELECT {} FROM bench_sla WHERE bench_sla.ticket_id = tickets_ticket.id)"
         rows = (
-            Ticket.objects.filter(status__in=["open", "in_progress", "pending"])
+            Ticket.objects.filter(status__in=lifecycle.ACTIVE_STATUSES)
             .annotate(sla_state=RawSQL(sla.format("state"), []))
             .annotate(sla_due=RawSQL(sla.format("due"), []))
             .values(*(f for f in SCORE_FIELDS if not f.startswith("sla_")), "sla_state", "sla_due")
