@@ -108,6 +108,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # One file per test process, so two runs on one checkout never share a database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}
 else:
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django's PostgreSQL backend with timestamps read by psycopg's C loader.
+        DATABASES["default"]["ENGINE"] = "quimbi_support.postgresql"
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # A read replica (optional): list and report endpoints read from it, inside
@@ -117,6 +120,8 @@ else:
 DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
 if DATABASE_REPLICA_URL:
     DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    if DATABASES["replica"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["replica"]["ENGINE"] = "quimbi_support.postgresql"
     if DATABASES["replica"]["ENGINE"] != DATABASES["default"]["ENGINE"]:
         # The same SQL runs on either (raw queries are compiled for the primary's vendor).
         raise ImproperlyConfigured(
