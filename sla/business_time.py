@@ -21,6 +21,9 @@ import holidays as holidays_lib
 # A calendar whose week has no working time would never reach a deadline: stop looking
 # after this many days and say so.
 MAX_DAYS = 3 * 366
+# Days whose working intervals a calendar keeps once worked out (a calendar is built once
+# per version and process; see sla.calendars): about 13 years of dates.
+DAY_CACHE_MAX = 4096
 
 
 class CalendarError(ValueError):
@@ -42,6 +45,8 @@ class Calendar:
     holiday_dates: dict[date, str] = field(default_factory=dict)
     holiday_country: str | None = None
     holiday_subdivision: str | None = None
+    # Local date -> its working intervals in UTC (day_intervals), filled as they are asked.
+    _days: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @cached_property
     def tz(self) -> ZoneInfo:
@@ -76,8 +81,18 @@ class Calendar:
             return datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.tz)
         return datetime.combine(day, time(minute // 60, minute % 60), tzinfo=self.tz)
 
-    def day_intervals(self, day: date) -> list[tuple[datetime, datetime]]:
-        """Working intervals of a local date in UTC (empty on holidays and closed days)."""
+    def day_intervals(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
+        """Working intervals of a local date in UTC (empty on holidays and closed days);
+        worked out once per date (the holiday lookup and the time-zone arithmetic cost
+        more than the deadlines that read them)."""
+        intervals = self._days.get(day)
+        if intervals is None:
+            if len(self._days) >= DAY_CACHE_MAX:
+                self._days.clear()
+            intervals = self._days[day] = tuple(self._day_intervals(day))
+        return intervals
+
+    def _day_intervals(self, day: date) -> list[tuple[datetime, datetime]]:
         if self.always_open:
             start = datetime.combine(day, time(0), tzinfo=self.tz)
             end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.tz)
@@ -121,6 +136,8 @@ class Calendar:
         start, end = start.astimezone(UTC), end.astimezone(UTC)
         if end <= start:
             return 0.0
+        if self.always_open:  # its days follow one another without a gap
+            return (end - start).total_seconds()
         total = 0.0
         for begin, finish in self.open_intervals(start):
             if begin >= end:

@@ -119,3 +119,28 @@ def test_calendar_without_working_time_fails_clearly():
 def test_parse_rejects_bad_times(bad):
     with pytest.raises(CalendarError):
         parse_hhmm(bad)
+
+
+def test_a_24_7_calendar_counts_real_elapsed_time_across_dst():
+    cal = Calendar(timezone="Europe/Paris", always_open=True)
+    # The night the clocks go forward: 01:00 -> 04:00 local is two real hours.
+    start, end = local(PARIS, 2026, 3, 29, 1, 0), local(PARIS, 2026, 3, 29, 4, 0)
+    assert cal.seconds_between(start, end) == 2 * 3600
+    assert cal.add(start, 2 * 3600) == end.astimezone(UTC)
+    assert cal.seconds_between(end, start) == 0.0
+
+
+def test_remembered_days_give_the_answers_worked_out_afresh(monkeypatch):
+    monkeypatch.setattr("sla.business_time.DAY_CACHE_MAX", 10)  # forgets as it goes
+    cal = weekdays(tz="Europe/Paris", holiday_country="FR")
+    fresh = weekdays(tz="Europe/Paris", holiday_country="FR")
+    start = local(PARIS, 2026, 3, 20, 10, 0)  # across the DST change and Easter Monday
+    for days in (1, 3, 9, 17, 40, 3, 1):
+        end = local(PARIS, 2026, 3, 20 + days % 10, 15, 30)
+        fresh._days.clear()
+        assert cal.seconds_between(start, end) == fresh.seconds_between(start, end)
+        assert cal.add(start, days * 3600) == fresh.add(start, days * 3600)
+    assert len(cal._days) <= 10
+    # Easter Monday (2026-04-06) is closed; the Friday before is a whole day.
+    assert cal.day_intervals(date(2026, 4, 6)) == ()
+    assert len(cal.day_intervals(date(2026, 4, 3))) == 1
