@@ -134,6 +134,14 @@ def _ordering(sort: str, order: str, smart: bool) -> list:
     return [first, "created_at", "id"]
 
 
+def _queue(organization_id, applied: dict, user) -> tuple:
+    """What names an inbox queue's count (pagination.queue_count): the organization, the
+    filter values as given, and the caller when one of them is `me`."""
+    values = tuple(sorted((name, str(value).strip()) for name, value in applied.items()))
+    me = str(applied.get("assigned_to", "")).strip() == "me"
+    return ("tickets", str(organization_id), values, getattr(user, "pk", None) if me else None)
+
+
 def ticket_page_for_organization(
     *,
     organization_id,
@@ -181,7 +189,10 @@ def ticket_page_for_organization(
     # refreshed every few seconds; any other filtering's bounded at API_FILTER_COUNT_CAP
     # rows (an estimate beyond), with the topic-alert matches, in one query.
     if topic is None and set(applied) <= QUEUE_FILTERS:
-        (total, estimated), matches = queue_count(queryset), 0
+        (total, estimated), matches = (
+            queue_count(queryset, _queue(organization_id, applied, user)),
+            0,
+        )
     else:
         total, matches, estimated = bounded_count(queryset, topic, cap=filter_count_cap())
     keyset = KEYSET_ORDERINGS.get(("smart", "desc") if smart_order else (sort, order))

@@ -4,6 +4,7 @@ filtering is counted on each request, bounded at API_FILTER_COUNT_CAP rows."""
 
 import pytest
 from django.core.cache import cache
+from rest_framework.test import APIClient
 
 from agents.tests.factories import AgentFactory
 from tickets.services import ticket_assign
@@ -73,3 +74,18 @@ def test_with_the_cache_off_every_request_counts(key_client, make_ticket, settin
     assert _total(key_client, OPEN_QUEUE) == (1, False)
     make_ticket()
     assert _total(key_client, OPEN_QUEUE) == (2, False)
+
+
+def test_two_agents_asking_for_me_get_their_own_counts(
+    organization, make_ticket, agent_client, agent, settings
+):
+    settings.API_QUEUE_COUNT_SECONDS = 5
+    other = AgentFactory(organization=organization)
+    other_client = APIClient()
+    other_client.force_login(other)
+    ticket_assign(ticket=make_ticket(), actor=None, assignee=agent)
+    for _ in range(2):
+        ticket_assign(ticket=make_ticket(), actor=None, assignee=other)
+    assert _total(agent_client, "/api/v1/tickets?assigned_to=me&status=open") == (1, False)
+    assert _total(other_client, "/api/v1/tickets?assigned_to=me&status=open") == (2, False)
+    assert _total(agent_client, "/api/v1/tickets?status=open&assigned_to=me") == (1, False)
