@@ -12,6 +12,7 @@ import time_machine
 from sla.models import SLAClock, SLANotification
 from sla.policies import calendar_save, policy_save
 from sla.scan import sla_scan
+from sla.selectors import _open_clock_rows, _open_clock_rows_orm
 from sla.tasks import sla_rematch_organization_task
 from sla.tests.conftest import dispatch_all
 from tickets.services import message_add, ticket_transition, ticket_update
@@ -605,3 +606,20 @@ def test_detail_query_budget_with_sla(
     sla = response.json()["sla"]
     assert sla["policy"]["name"] == "Standard"
     assert sla["history"] and sla["explanation"]
+
+
+def test_the_fixed_statement_reads_the_clocks_the_orm_query_reads(
+    require_postgres, standard, make_ticket
+):
+    """On PostgreSQL a page's open clocks are one fixed statement (sla.selectors); it
+    reads what the ORM query, used elsewhere, reads."""
+    with time_machine.travel(FRIDAY_1630, tick=False):
+        tickets = [make_ticket(subject=f"t{i}") for i in range(3)]
+        dispatch_all()
+    SLAClock.objects.filter(ticket=tickets[1], metric="resolution").update(is_open=False)
+    ids = [t.pk for t in tickets]
+    rows = _open_clock_rows(ids)
+    assert len(rows) == 5  # two metrics each, less the closed one
+    assert rows == list(_open_clock_rows_orm("default", ids))
+    assert {row["policy__name"] for row in rows} == {"Standard"}
+    assert all(row["spec_text"] and row["due_at"].tzinfo is UTC for row in rows)
