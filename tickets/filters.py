@@ -3,12 +3,14 @@ customers, a ticket's events. Unknown enum values are a 400 that lists the allow
 unknown parameters are ignored. Other apps' lists build on `StrictFilterSet`,
 `ChoiceListFilter` and `filterset_apply` (rules/filters.py)."""
 
+import copy
 from datetime import UTC
 
 import django_filters
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django_filters.constants import EMPTY_VALUES
+from django_filters.filters import FilterMethod
 
 from agents.exceptions import DomainError
 from tickets import event_kinds, lifecycle
@@ -91,6 +93,24 @@ class TrueFalseFilter(django_filters.CharFilter):
         return qs.filter(**{self.field_name: value == "true"})
 
 
+class _CopiedShallow(dict):
+    """Filters or form fields that each request copies one level deep, not whole:
+    django-filter deep-copies every filter and Django every form field (with its widget,
+    validators and messages) on each request, which cost more than the list's query.
+    A request sets attributes on its copies (parent, model, param_name) and changes
+    nothing inside them; these forms are never rendered."""
+
+    def __deepcopy__(self, memo):
+        return {name: self._copy(item) for name, item in self.items()}
+
+    @staticmethod
+    def _copy(item):
+        copied = copy.copy(item)
+        if isinstance(getattr(item, "filter", None), FilterMethod):
+            copied.filter = FilterMethod(copied)  # `method=`: resolved on the copy's parent
+        return copied
+
+
 class StrictFilterSet(django_filters.FilterSet):
     """A FilterSet whose bad values are 400s naming the parameter (`filterset_apply`).
 
@@ -100,6 +120,9 @@ class StrictFilterSet(django_filters.FilterSet):
     _form_classes: dict = {}
 
     def __init__(self, data=None, queryset=None, *, request=None, prefix=None, user=None):
+        cls = type(self)
+        if type(cls.__dict__.get("base_filters")) is not _CopiedShallow:
+            cls.base_filters = _CopiedShallow(cls.base_filters)
         super().__init__(data, queryset, request=request, prefix=prefix)
         self.user = user if user is not None else getattr(request, "user", None)
         for name, filter_ in self.filters.items():
@@ -112,6 +135,7 @@ class StrictFilterSet(django_filters.FilterSet):
         form_class = StrictFilterSet._form_classes.get(key)
         if form_class is None:
             form_class = StrictFilterSet._form_classes[key] = super().get_form_class()
+            form_class.base_fields = _CopiedShallow(form_class.base_fields)
         return form_class
 
     def _check(self, value, allowed, name):

@@ -8,10 +8,16 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from agents.tests.factories import AgentFactory
 from tickets import event_kinds
-from tickets.filters import CustomerFilterSet, TicketEventFilterSet, filterset_apply
-from tickets.models import Customer, CustomerTier
-from tickets.services import customer_get_or_create
+from tickets.filters import (
+    CustomerFilterSet,
+    TicketEventFilterSet,
+    TicketFilterSet,
+    filterset_apply,
+)
+from tickets.models import Customer, CustomerTier, Ticket
+from tickets.services import customer_get_or_create, ticket_assign
 
 pytestmark = pytest.mark.django_db
 
@@ -147,3 +153,20 @@ def test_filterset_apply_returns_the_filters_applied(organization, customers):
 def test_event_filterset_kinds_are_the_ticket_kinds():
     assert TicketEventFilterSet.base_filters["kind"].choices == list(event_kinds.TICKET_KINDS)
     assert "customer.updated" not in TicketEventFilterSet.base_filters["kind"].choices
+
+
+def test_filter_sets_alive_at_once_keep_their_own_callers(organization, make_ticket, agent):
+    """Each filter set copies the class's filters one level deep (not whole); a `method=`
+    filter still answers for its own filter set: `me` is each one's caller."""
+    other = AgentFactory(organization=organization)
+    mine = make_ticket()
+    ticket_assign(ticket=mine, actor=None, assignee=agent)
+    ticket_assign(ticket=make_ticket(), actor=None, assignee=other)
+    tickets = Ticket.objects.filter(organization=organization)
+    first = TicketFilterSet({"assigned_to": "me"}, queryset=tickets, user=agent)
+    second = TicketFilterSet({"assigned_to": "me"}, queryset=tickets, user=other)
+    assert first.is_valid() and second.is_valid()
+    assert [t.pk for t in first.qs] == [mine.pk]
+    assert [t.assignee_id for t in second.qs] == [other.pk]
+    assert first.filters["assigned_to"] is not second.filters["assigned_to"]
+    assert TicketFilterSet.base_filters["assigned_to"] is not first.filters["assigned_to"]
