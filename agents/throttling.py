@@ -55,6 +55,45 @@ class ThrottleCache:
     def get_many(self, keys):
         return self._call("get_many", keys)
 
+    def window_counts(self, current_key, previous_key, timeout) -> tuple[int, int]:
+        """(this window's count with this request in it, the previous window's): one
+        round trip on Redis (INCR, EXPIRE and GET in a pipeline), not three."""
+        if time.monotonic() >= self._down_until and "throttle" in settings.CACHES:
+            cache = caches["throttle"]
+            if hasattr(cache, "client") and hasattr(cache.client, "get_client"):  # django-redis
+                try:
+                    return self._redis_window_counts(cache, current_key, previous_key, timeout)
+                except Exception:
+                    self._down_until = time.monotonic() + self.retry_after_seconds
+                    logger.warning(
+                        "throttle cache failed; counting in process memory for %ss",
+                        self.retry_after_seconds,
+                        exc_info=True,
+                    )
+        counts = self.get_many([current_key, previous_key])
+        self.count(current_key, timeout)
+        return counts.get(current_key, 0) + 1, counts.get(previous_key, 0)
+
+    @staticmethod
+    def _redis_window_counts(cache, current_key, previous_key, timeout) -> tuple[int, int]:
+        current, previous = (
+            cache.make_and_validate_key(current_key),
+            cache.make_and_validate_key(previous_key),
+        )
+        pipe = cache.client.get_client(write=True).pipeline(transaction=False)
+        pipe.incr(current)
+        pipe.expire(current, timeout)
+        pipe.get(previous)
+        count, _, before = pipe.execute()
+        return int(count), int(before or 0)  # django-redis keeps integers unpickled
+
+    def uncount(self, key) -> None:
+        """Take back a request counted by window_counts (it was refused)."""
+        try:
+            self._call("decr", key)
+        except ValueError:  # the counter expired meanwhile
+            pass
+
     def count(self, key, timeout) -> None:
         """One more in the counter `key` (created with `timeout`), atomically where the
         cache can (Redis INCR)."""
@@ -87,10 +126,14 @@ class CallerRateThrottle(SimpleRateThrottle):
         now = self.timer()
         window, offset = divmod(now, self.duration)
         current_key, previous_key = f"{self.key}:{int(window)}", f"{self.key}:{int(window) - 1}"
-        counts = self.cache.get_many([current_key, previous_key])
-        current, previous = counts.get(current_key, 0), counts.get(previous_key, 0)
+        # Counted first, taken back if refused: one round trip for an allowed request.
+        current, previous = self.cache.window_counts(
+            current_key, previous_key, int(self.duration * 2)
+        )
+        current -= 1  # the others in this window
         overlap = 1 - offset / self.duration
         if previous * overlap + current + 1 > self.num_requests:
+            self.cache.uncount(current_key)
             # Until enough of the previous window has slid out (or, if this window alone
             # is full, until the next one starts).
             if current + 1 > self.num_requests or not previous:
@@ -99,7 +142,6 @@ class CallerRateThrottle(SimpleRateThrottle):
                 room = (self.num_requests - current - 1) / previous
                 self._wait = max((overlap - room) * self.duration, 0.0)
             return False
-        self.cache.count(current_key, int(self.duration * 2))
         return True
 
     def wait(self):
