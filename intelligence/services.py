@@ -4,6 +4,7 @@ path: refreshes run in Celery tasks (or on an explicit intelligence endpoint).""
 import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
@@ -96,9 +97,22 @@ def intelligence_status(row: CustomerIntelligence | None) -> str:
     return "fresh" if timezone.now() - row.fetched_at <= FRESH_FOR else "stale"
 
 
+# A customer's background refresh is queued at most once in this many seconds: agents
+# opening the same ticket, or one agent reloading it, queue one refresh, not one each.
+REFRESH_QUEUED_SECONDS = 60
+
+
 def intelligence_refresh_enqueue(*, customer: Customer) -> None:
-    """Refresh in the background (stale-while-revalidate); never blocks a request."""
+    """Refresh in the background (stale-while-revalidate); never blocks a request. Nothing
+    is queued without Quimbi configured (the task would have nothing to ask), nor while
+    a refresh of this customer was queued in the last REFRESH_QUEUED_SECONDS."""
     from celery import current_app
+
+    if not settings.QUIMBI_BASE_URL:
+        return
+    # False only when the mark is there; a cache that is down (None) queues as before.
+    if cache.add(f"intelligence-refresh:{customer.pk}", 1, REFRESH_QUEUED_SECONDS) is False:
+        return
 
     def send():
         try:

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from celery import current_app
 from django.core.cache import cache
 from django.utils import timezone
 
@@ -144,3 +145,24 @@ def test_without_quimbi_configured_profiles_are_neutral_not_errors(
     assert body.status_code == 200 and body.json()["intelligence_status"] == "unavailable"
     recommendation = key_client.get(f"/api/ai/tickets/{make_ticket().pk}/recommendation")
     assert recommendation.status_code == 200 and recommendation.json()["actions"] == []
+
+
+def test_opening_a_ticket_queues_one_refresh_a_minute_and_none_without_quimbi(
+    quimbi, key_client, make_ticket, monkeypatch, django_capture_on_commit_callbacks, settings
+):
+    queued = []
+    monkeypatch.setattr(current_app, "send_task", lambda name, args: queued.append((name, args)))
+    ticket = make_ticket()
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(3):  # three agents open it: nothing kept yet, one refresh queued
+            assert key_client.get(f"/api/v1/tickets/{ticket.pk}").status_code == 200
+    assert queued == [("intelligence.refresh_customer", [str(ticket.customer_id)])]
+    cache.clear()  # a minute later, still nothing kept: queued again
+    with django_capture_on_commit_callbacks(execute=True):
+        key_client.get(f"/api/v1/tickets/{ticket.pk}")
+    assert len(queued) == 2
+    settings.QUIMBI_BASE_URL = ""  # no Quimbi: nothing to refresh from
+    cache.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        key_client.get(f"/api/v1/tickets/{ticket.pk}")
+    assert len(queued) == 2
