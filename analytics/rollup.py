@@ -11,10 +11,11 @@ holding the organization's RollupState row, so two refreshes never interleave.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Exists, F, FloatField, Min, OuterRef, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
@@ -138,9 +139,13 @@ def _first_day(organization_id, tz: ZoneInfo) -> date | None:
     return first["at"].astimezone(tz).date() if first["at"] else None
 
 
-def rollup_refresh(*, organization_id, rebuild: bool = False, now: datetime | None = None) -> int:
+def rollup_refresh(
+    *, organization_id, rebuild: bool = False, now: datetime | None = None, workers: int = 1
+) -> int:
     """Roll the organization's days up to yesterday, rebuilding the last REBUILD_DAYS
-    (everything with `rebuild`, or when its time zone changed). Returns the days built."""
+    (everything with `rebuild`, or when its time zone changed). Returns the days built.
+    `workers` > 1 builds a long span (a first build, a rebuild) that many years at a
+    time on PostgreSQL, each on a connection of its own."""
     organization = Organization.objects.only("timezone").get(pk=organization_id)
     tz = ZoneInfo(organization.timezone or "UTC")
     yesterday = (now or timezone.now()).astimezone(tz).date() - timedelta(days=1)
@@ -158,6 +163,12 @@ def rollup_refresh(*, organization_id, rebuild: bool = False, now: datetime | No
         start = state.rolled_through - timedelta(days=REBUILD_DAYS - 1)
     if start is None or start > yesterday:
         return 0
+    if (
+        workers > 1
+        and connection.vendor == "postgresql"
+        and start + timedelta(days=CHUNK_DAYS) <= yesterday
+    ):
+        return _build_in_parallel(state, organization_id, start, yesterday, tz, workers)
     built = 0
     while start <= yesterday:
         last = min(start + timedelta(days=CHUNK_DAYS - 1), yesterday)
@@ -171,6 +182,38 @@ def rollup_refresh(*, organization_id, rebuild: bool = False, now: datetime | No
         built += (last - start).days + 1
         start = last + timedelta(days=1)
     return built
+
+
+def _build_in_parallel(state, organization_id, start: date, yesterday: date, tz, workers: int):
+    """Build start..yesterday in CHUNK_DAYS spans, `workers` at a time, each span in its
+    own transaction on its own connection (the spans' days are disjoint), while this
+    connection holds the organization's RollupState row. `rolled_through` moves only once
+    every span is built: after a failure the next refresh starts over."""
+    spans = []
+    while start <= yesterday:
+        last = min(start + timedelta(days=CHUNK_DAYS - 1), yesterday)
+        spans.append((start, last))
+        start = last + timedelta(days=1)
+
+    def build(span: tuple[date, date]) -> None:
+        try:
+            with transaction.atomic():
+                rollup_build(organization_id=organization_id, first_day=span[0],
+                             last_day=span[1], tz=tz)  # fmt: skip
+        finally:
+            connections[DEFAULT_DB_ALIAS].close()  # this thread's connection
+
+    with transaction.atomic():
+        locked = RollupState.objects.select_for_update().get(pk=state.pk)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for _ in pool.map(build, spans):
+                pass
+        RollupState.objects.filter(pk=state.pk).update(
+            rolled_through=max(locked.rolled_through or yesterday, yesterday),
+            timezone=str(tz),
+            rebuilt_at=timezone.now(),
+        )
+    return sum((last - first).days + 1 for first, last in spans)
 
 
 def rollup_refresh_all(*, now: datetime | None = None) -> int:

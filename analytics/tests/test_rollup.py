@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from django.core.management import call_command
 
+from analytics import rollup as rollup_module
 from analytics import selectors
 from analytics.dashboard import dashboard_trends
 from analytics.models import DailyFigures, ResponseTime, RollupState
@@ -130,3 +131,31 @@ def test_the_roll_up_compiles_no_jit_and_leaves_the_setting_as_it_was(require_po
         )
         assert jit() == "off"
     assert jit() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_first_build_in_parallel_spans_writes_what_one_at_a_time_writes(
+    require_postgres, dataset, monkeypatch
+):
+    """`workers=2` (seed_bench, `analytics_rollup --workers`) builds the spans two at a
+    time on connections of their own: the same rows, the same state, the same reports."""
+    monkeypatch.setattr(rollup_module, "CHUNK_DAYS", 10)  # five spans for the months
+    org = dataset.organization.pk
+    now = datetime(2026, 5, 1, 9, tzinfo=UTC)
+    live = _reports(dataset)
+
+    def written():
+        return sorted(
+            DailyFigures.objects.filter(organization_id=org).values_list(
+                "day", "kind", "agent_id", "team_id", "created", "replies", "resolved"
+            )
+        ), sorted(ResponseTime.objects.filter(organization_id=org).values_list(
+            "ticket_id", "metric", "day", "seconds", "business"))  # fmt: skip
+
+    assert rollup_refresh(organization_id=org, now=now) == 89  # 2026-02-01..04-30
+    one_at_a_time = written()
+    assert rollup_refresh(organization_id=org, now=now, rebuild=True, workers=2) == 89
+    assert written() == one_at_a_time
+    state = RollupState.objects.get(organization_id=org)
+    assert state.rolled_through == date(2026, 4, 30)
+    assert _reports(dataset) == live

@@ -15,12 +15,13 @@ slug does not start with `bench-`), and refuses a second load unless `--reset`.
 import json
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -197,6 +198,35 @@ def phase(label: str):
     PHASES[label] = round(time.monotonic() - started, 1)
 
 
+# Statements that rebuild indexes and keys run this many at a time, each on a connection
+# of its own: one per core here (2), as the bare load's `pg_restore -j 2` does.
+WORKERS = 2
+
+
+def _index_table(ddl: str) -> str:
+    """The table of a CREATE INDEX statement (pg_indexes.indexdef)."""
+    return ddl.split(" ON ", 1)[1].split()[0].removeprefix("ONLY ").split(".")[-1]
+
+
+def _in_parallel(statements: list[str], progress: Progress, setup: str = "") -> None:
+    """Run independent DDL statements WORKERS at a time, each thread on its own
+    connection (closed when it is done); the first failure is raised."""
+
+    def run(sql: str) -> None:
+        try:
+            with connections["default"].cursor() as cursor:
+                if setup:
+                    cursor.execute(setup)
+                cursor.execute(sql)
+        finally:
+            connections["default"].close()
+        progress.advance(1)
+
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        for _ in pool.map(run, statements):
+            pass
+
+
 class Command(BaseCommand):
     help = "Load a benchmark dataset (PostgreSQL only; refuses non-benchmark databases)."
 
@@ -248,7 +278,7 @@ class Command(BaseCommand):
         # The reports' daily roll-up up to yesterday, as the hourly beat task keeps it.
         progress = Progress("analytics roll-up", len(orgs))
         for org in orgs:
-            rollup_refresh(organization_id=org["org"].pk)
+            rollup_refresh(organization_id=org["org"].pk, workers=WORKERS)
             progress.advance(1)
         with phase("vacuum roll-up"), connection.cursor() as cursor:
             for table in ("analytics_dailyfigures", "analytics_responsetime"):
@@ -433,12 +463,14 @@ class Command(BaseCommand):
         return unique + foreign
 
     def _restore_keys(self, keys):
-        """Add the keys back; each is checked against every loaded row."""
+        """Add the keys back, each checked against every loaded row: the primary keys and
+        unique constraints, then the foreign keys (which need them), WORKERS at a time."""
         progress = Progress("keys", len(keys))
-        with connection.cursor() as cursor:
-            for table, name, definition in keys:
-                cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
-                progress.advance(1)
+        unique = [k for k in keys if not k[2].startswith("FOREIGN KEY")]
+        foreign = [k for k in keys if k[2].startswith("FOREIGN KEY")]
+        for batch in (unique, foreign):
+            statements = [f'ALTER TABLE {t} ADD CONSTRAINT "{n}" {d}' for t, n, d in batch]
+            _in_parallel(statements, progress)
 
     def _drop_indexes(self) -> list[tuple[str, str]]:
         """Drop the other indexes (the unique ones of conditional constraints too), after
@@ -460,12 +492,17 @@ class Command(BaseCommand):
         return dropped
 
     def _recreate_indexes(self, dropped):
+        """Build the dropped indexes again, WORKERS at a time (as pg_restore -j does),
+        the largest tables' first so that the last ones to finish are small."""
         progress = Progress("indexes", len(dropped))
         with connection.cursor() as cursor:
-            cursor.execute("SET maintenance_work_mem = '512MB'")
-            for _, ddl in dropped:
-                cursor.execute(ddl)
-                progress.advance(1)
+            cursor.execute(
+                "SELECT relname, pg_relation_size(oid) FROM pg_class WHERE relname = ANY(%s)",
+                [TABLES],
+            )
+            sizes = dict(cursor.fetchall())
+        ddl = [d for _, d in sorted(dropped, key=lambda i: -sizes.get(_index_table(i[1]), 0))]
+        _in_parallel(ddl, progress, setup="SET maintenance_work_mem = '512MB'")
 
     # --- the bulk load ---------------------------------------------------------------
     def _sql(self, sql, params=None):
