@@ -64,15 +64,16 @@ def test_a_load_leaves_every_key_and_index_and_scores_each_active_ticket(require
     assert breakdown
 
 
+@pytest.mark.parametrize("step", ["_work", "_scores"])  # _scores: while indexes build
 def test_a_load_that_fails_half_way_still_puts_the_keys_and_indexes_back(
-    require_postgres, monkeypatch
+    require_postgres, monkeypatch, step
 ):
     before = _schema()
 
-    def broken(self, tickets):
+    def broken(self, *args):
         raise RuntimeError("the load broke")
 
-    monkeypatch.setattr(seed_bench.Command, "_work", broken)
+    monkeypatch.setattr(seed_bench.Command, step, broken)
     with pytest.raises(RuntimeError, match="the load broke"):
         _load()
     assert _schema() == before

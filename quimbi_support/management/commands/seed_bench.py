@@ -15,7 +15,7 @@ slug does not start with `bench-`), and refuses a second load unless `--reset`.
 import json
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 
 from django.conf import settings
@@ -208,7 +208,16 @@ def _index_table(ddl: str) -> str:
     return ddl.split(" ON ", 1)[1].split()[0].removeprefix("ONLY ").split(".")[-1]
 
 
-def _in_parallel(statements: list[str], progress: Progress, setup: str = "") -> None:
+def _if_not_exists(ddl: str) -> str:
+    for create in ("CREATE UNIQUE INDEX ", "CREATE INDEX "):
+        if ddl.startswith(create) and not ddl.startswith(f"{create}IF NOT EXISTS "):
+            return f"{create}IF NOT EXISTS {ddl.removeprefix(create)}"
+    return ddl
+
+
+def _in_parallel(
+    statements: list[str], progress: Progress | None = None, setup: str = "", workers=WORKERS
+) -> None:
     """Run independent DDL statements WORKERS at a time, each thread on its own
     connection (closed when it is done); the first failure is raised."""
 
@@ -220,9 +229,10 @@ def _in_parallel(statements: list[str], progress: Progress, setup: str = "") -> 
                 cursor.execute(sql)
         finally:
             connections["default"].close()
-        progress.advance(1)
+        if progress is not None:
+            progress.advance(1)
 
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+    with ThreadPoolExecutor(max_workers=workers) as pool:
         for _ in pool.map(run, statements):
             pass
 
@@ -259,15 +269,14 @@ class Command(BaseCommand):
         try:
             with transaction.atomic():  # all of them dropped, or none
                 keys, dropped = self._drop_keys(), self._drop_indexes()
-            self._load(orgs, tickets, messages_per_ticket, chunk)
+            self._load(orgs, tickets, messages_per_ticket, chunk, dropped)
         finally:
             self._recreate_indexes(dropped)
             self._restore_keys(keys)
         # VACUUM as autovacuum would: statistics for the planner, and the visibility map
         # that lets counts run as index-only scans.
         with phase("vacuum"), connection.cursor() as cursor:
-            for table in TABLES:
-                cursor.execute(f"VACUUM ANALYZE {table}")
+            _in_parallel([f"VACUUM ANALYZE {table}" for table in TABLES])
             # ...and statistics for the other tables the load wrote (the agents, teams,
             # rules and policies), which autovacuum would gather too, where it runs: a
             # planner that takes 200 agents for one picks nested loops over 700,000
@@ -491,25 +500,36 @@ class Command(BaseCommand):
                 cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
         return dropped
 
-    def _recreate_indexes(self, dropped):
-        """Build the dropped indexes again, WORKERS at a time (as pg_restore -j does),
-        the largest tables' first so that the last ones to finish are small."""
-        progress = Progress("indexes", len(dropped))
+    def _indexes_apart(self, dropped):
+        """_recreate_indexes on one connection of this thread's own, closed after."""
+        try:
+            self._recreate_indexes(dropped, "indexes, while scoring", workers=1)
+        finally:
+            connections["default"].close()
+
+    def _recreate_indexes(self, dropped, label="indexes", workers=WORKERS):
+        """Build the dropped indexes again (those not there: an index built already is
+        left as it is), `workers` at a time (as pg_restore -j does), the largest tables'
+        first so that the last ones to finish are small."""
+        progress = Progress(label, len(dropped))
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT relname, pg_relation_size(oid) FROM pg_class WHERE relname = ANY(%s)",
                 [TABLES],
             )
             sizes = dict(cursor.fetchall())
-        ddl = [d for _, d in sorted(dropped, key=lambda i: -sizes.get(_index_table(i[1]), 0))]
-        _in_parallel(ddl, progress, setup="SET maintenance_work_mem = '512MB'")
+        ddl = [
+            _if_not_exists(d)
+            for _, d in sorted(dropped, key=lambda i: -sizes.get(_index_table(i[1]), 0))
+        ]
+        _in_parallel(ddl, progress, setup="SET maintenance_work_mem = '512MB'", workers=workers)
 
     # --- the bulk load ---------------------------------------------------------------
     def _sql(self, sql, params=None):
         with connection.cursor() as cursor:
             cursor.execute(sql, params or [])
 
-    def _load(self, orgs, tickets, per_ticket, chunk):
+    def _load(self, orgs, tickets, per_ticket, chunk, dropped=()):
         k = len(orgs)
         customers = max(tickets // 20, 1)
         self._sql(
@@ -715,8 +735,17 @@ class Command(BaseCommand):
         self._sql("CREATE UNIQUE INDEX ON bench_sla (ticket_id)")
         self._sql("ANALYZE bench_sla")
         progress.advance(active)
-        self._scores(active)
         self._work(tickets)
+        # The scorer is Python on one core: meanwhile the other tables' indexes build on
+        # the other (the tickets' wait for the scores' UPDATE, in handle()).
+        others = [d for d in dropped if _index_table(d[1]) != "tickets_ticket"]
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            early = pool.submit(self._indexes_apart, others)
+            try:
+                self._scores(active)
+            finally:
+                wait([early])  # nothing else touches the indexes while these build
+            early.result()
 
     def _scores(self, active: int, chunk: int = 10_000):
         """The active tickets' SLA summary and real smart scores, as the worker would have
