@@ -136,7 +136,7 @@ def _ordering(sort: str, order: str, smart: bool) -> list:
     return [first, "created_at", "id"]
 
 
-# Compiled page statements on PostgreSQL, per process: {inputs: (sql, params, names)}.
+# Compiled page statements on PostgreSQL, per process: {inputs: (sql, params)}.
 _PAGE_STATEMENTS: dict = {}
 PAGE_STATEMENTS_MAX = 512
 
