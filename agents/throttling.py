@@ -57,7 +57,7 @@ class ThrottleCache:
 
     def window_counts(self, current_key, previous_key, timeout) -> tuple[int, int]:
         """(this window's count with this request in it, the previous window's): one
-        round trip on Redis (INCR, EXPIRE and GET in a pipeline), not three."""
+        round trip on Redis (INCR, EXPIRE and GET in one MULTI/EXEC), not three."""
         if time.monotonic() >= self._down_until and "throttle" in settings.CACHES:
             cache = caches["throttle"]
             if hasattr(cache, "client") and hasattr(cache.client, "get_client"):  # django-redis
@@ -80,7 +80,8 @@ class ThrottleCache:
             cache.make_and_validate_key(current_key),
             cache.make_and_validate_key(previous_key),
         )
-        pipe = cache.client.get_client(write=True).pipeline(transaction=False)
+        # MULTI/EXEC: the counter never exists without its expiry.
+        pipe = cache.client.get_client(write=True).pipeline(transaction=True)
         pipe.incr(current)
         pipe.expire(current, timeout)
         pipe.get(previous)
