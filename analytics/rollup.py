@@ -166,6 +166,8 @@ def rollup_refresh(
     if (
         workers > 1
         and connection.vendor == "postgresql"
+        # Other connections would not see what an enclosing transaction has not committed.
+        and not connection.in_atomic_block
         and start + timedelta(days=CHUNK_DAYS) <= yesterday
     ):
         return _build_in_parallel(state, organization_id, start, yesterday, tz, workers)

@@ -159,3 +159,17 @@ def test_a_first_build_in_parallel_spans_writes_what_one_at_a_time_writes(
     state = RollupState.objects.get(organization_id=org)
     assert state.rolled_through == date(2026, 4, 30)
     assert _reports(dataset) == live
+
+
+def test_inside_a_transaction_workers_build_one_span_at_a_time(
+    require_postgres, dataset, monkeypatch
+):
+    """Other connections cannot see what the caller's transaction has not committed (a
+    test's own, here): the build then stays on the caller's connection."""
+    monkeypatch.setattr(rollup_module, "CHUNK_DAYS", 10)
+    org = dataset.organization.pk
+    live = _reports(dataset)
+    assert rollup_refresh(organization_id=org, now=datetime(2026, 5, 1, 9, tzinfo=UTC),
+                          workers=2) == 89  # fmt: skip
+    assert DailyFigures.objects.filter(organization_id=org).exists()
+    assert _reports(dataset) == live
