@@ -169,12 +169,13 @@ def _page_rows(page_qs: QuerySet, statement_key: tuple | None, offset: int, limi
     return [TicketRow(row) for row in rows]
 
 
-def _queue(organization_id, applied: dict, user) -> tuple:
-    """What names an inbox queue's count (pagination.queue_count): the organization, the
-    filter values as given, and the caller when one of them is `me`."""
-    values = tuple(sorted((name, str(value).strip()) for name, value in applied.items()))
+def _filter_inputs(organization_id, applied: dict, user) -> tuple:
+    """What a filtered list's SQL is made of: the organization, the cleaned filter values
+    (repr: exact), and the caller when `assigned_to=me` is one. It names an inbox queue's
+    count (pagination.queue_count) and, with the ordering and slice, a page's statement."""
+    values = tuple(sorted((name, repr(value)) for name, value in applied.items()))
     me = str(applied.get("assigned_to", "")).strip() == "me"
-    return ("tickets", str(organization_id), values, getattr(user, "pk", None) if me else None)
+    return (str(organization_id), values, getattr(user, "pk", None) if me else None)
 
 
 def ticket_page_for_organization(
@@ -225,7 +226,7 @@ def ticket_page_for_organization(
     # rows (an estimate beyond), with the topic-alert matches, in one query.
     if topic is None and set(applied) <= QUEUE_FILTERS:
         (total, estimated), matches = (
-            queue_count(queryset, _queue(organization_id, applied, user)),
+            queue_count(queryset, ("tickets", *_filter_inputs(organization_id, applied, user))),
             0,
         )
     else:
@@ -249,10 +250,8 @@ def ticket_page_for_organization(
         # Plain rows of what the page shows: no model instances, no search text.
         statement = None
         if not cursor and topic is None:  # same inputs, same statement: compiled once
-            values = tuple(sorted((name, repr(value)) for name, value in applied.items()))
-            me = getattr(user, "pk", None) if "assigned_to" in applied else None
-            statement = (str(organization_id), values, me, sort, order, smart_order)
-            statement = (*statement, offset, limit)
+            inputs = _filter_inputs(organization_id, applied, user)
+            statement = (*inputs, sort, order, smart_order, offset, limit)
         rows = _page_rows(page_qs, statement, offset, limit)
     else:  # model instances, for the scorer (which reads the search text, for one)
         if rescore is None:
