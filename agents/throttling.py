@@ -34,14 +34,17 @@ class ThrottleCache:
             try:
                 return getattr(caches[alias], method)(*args)
             except Exception:  # any cache failure: connection refused, timeout, bad answer
-                self._down_until = time.monotonic() + self.retry_after_seconds
-                logger.warning(
-                    "throttle cache %r failed; counting in process memory for %ss",
-                    alias,
-                    self.retry_after_seconds,
-                    exc_info=True,
-                )
+                self._failed(alias)
         return getattr(caches["throttle-fallback"], method)(*args)
+
+    def _failed(self, alias: str) -> None:
+        self._down_until = time.monotonic() + self.retry_after_seconds
+        logger.warning(
+            "throttle cache %r failed; counting in process memory for %ss",
+            alias,
+            self.retry_after_seconds,
+            exc_info=True,
+        )
 
     def reset(self) -> None:
         self._down_until = 0.0
@@ -64,12 +67,7 @@ class ThrottleCache:
                 try:
                     return self._redis_window_counts(cache, current_key, previous_key, timeout)
                 except Exception:
-                    self._down_until = time.monotonic() + self.retry_after_seconds
-                    logger.warning(
-                        "throttle cache failed; counting in process memory for %ss",
-                        self.retry_after_seconds,
-                        exc_info=True,
-                    )
+                    self._failed("throttle")
         counts = self.get_many([current_key, previous_key])
         self.count(current_key, timeout)
         return counts.get(current_key, 0) + 1, counts.get(previous_key, 0)
