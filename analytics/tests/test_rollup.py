@@ -173,3 +173,23 @@ def test_inside_a_transaction_workers_build_one_span_at_a_time(
                           workers=2) == 89  # fmt: skip
     assert DailyFigures.objects.filter(organization_id=org).exists()
     assert _reports(dataset) == live
+
+
+def test_deleting_a_ticket_or_an_agent_deletes_their_facts(dataset):
+    """The fact tables carry no database foreign keys (a first build's commit checked
+    one trigger per fact); Django's CASCADE still removes a deleted row's facts, so a
+    report never counts a ticket or an agent that is gone."""
+    org = dataset.organization.pk
+    rollup_refresh(organization_id=org, now=at(4, 2))
+    assert ResponseTime.objects.filter(ticket=dataset.t1).count() == 2
+    dataset.t1.delete()
+    assert not ResponseTime.objects.filter(ticket_id=dataset.t1.pk).exists()
+    alice = dataset.alice.pk
+    assert DailyFigures.objects.filter(agent_id=alice).exists()
+    dataset.alice.delete()
+    assert not DailyFigures.objects.filter(agent_id=alice).exists()
+    assert not ResponseTime.objects.filter(agent_id=alice).exists()
+    names = {row["name"] for row in selectors.agent_metrics(
+        organization_id=org, start=dataset.start, end=dataset.end
+    )}  # fmt: skip
+    assert "Alice" not in names
