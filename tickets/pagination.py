@@ -19,6 +19,7 @@
 import base64
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from django.conf import settings
@@ -100,17 +101,26 @@ def keyset_values(row, fields) -> list:
     return [getattr(row, field) for field, _ in fields]
 
 
-def queue_count(queryset: QuerySet, queue: tuple | None = None) -> tuple[int, bool]:
+def queue_count(
+    queryset: QuerySet | Callable[[], QuerySet], queue: tuple | None = None
+) -> tuple[int, bool]:
     """(count, is_estimate) of an inbox queue: bounded_count() at count_cap(), kept in the
     cache for API_QUEUE_COUNT_SECONDS under `queue` (what names the queue: the
     organization, the filter values, the caller where `me` is one) or, without it, under
     the count's own SQL (which holds all of those). At most that many seconds old; no
-    query while it is fresh. 0 seconds turns the cache off."""
+    query while it is fresh. 0 seconds turns the cache off. `queryset` may be a function
+    that builds it, called only when the count is counted."""
+
+    def counted() -> tuple[int, bool]:
+        total, _, estimated = bounded_count(queryset() if callable(queryset) else queryset)
+        return total, estimated
+
     seconds = getattr(settings, "API_QUEUE_COUNT_SECONDS", 5)
     if seconds <= 0:
-        total, _, estimated = bounded_count(queryset)
-        return total, estimated
+        return counted()
     if queue is None:  # compiling the SQL costs about as much as the page's own query
+        if callable(queryset):
+            queryset = queryset()
         queue = queryset.order_by().query.sql_with_params()
     digest = hashlib.sha256(repr((queue, count_cap())).encode()).hexdigest()
     key = f"queue-count:v1:{digest}"
@@ -120,7 +130,7 @@ def queue_count(queryset: QuerySet, queue: tuple | None = None) -> tuple[int, bo
         hit = None
     if hit is not None:
         return hit[0], hit[1]
-    total, _, estimated = bounded_count(queryset)
+    total, estimated = counted()
     try:
         cache.set(key, (total, estimated), seconds)
     except Exception:

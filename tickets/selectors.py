@@ -136,37 +136,86 @@ def _ordering(sort: str, order: str, smart: bool) -> list:
     return [first, "created_at", "id"]
 
 
-# Compiled page statements on PostgreSQL, per process: {inputs: (sql, params)}.
+# Compiled page statements on PostgreSQL, per process: {inputs: (sql, params, columns,
+# database alias)}.
 _PAGE_STATEMENTS: dict = {}
 PAGE_STATEMENTS_MAX = 512
 
 
-def _page_rows(page_qs: QuerySet, statement_key: tuple | None, offset: int, limit: int) -> list:
-    """The page's rows (TicketRow) of LIST_COLUMNS and the page's annotations.
+def _page_rows(
+    page_qs: Callable[[], QuerySet], statement_key: tuple | None, offset: int, limit: int
+) -> list:
+    """The page's rows (TicketRow) of LIST_COLUMNS and the page's annotations; `page_qs`
+    builds the page's queryset.
 
     On PostgreSQL the statement is compiled once per `statement_key` (everything the SQL
     is made of: the organization, the filter values, the caller where `me` is one, the
-    ordering and the slice) and run as it is afterwards: building and compiling the ORM
-    query cost more than PostgreSQL's execution of it. None: compiled each time."""
-    names = [*LIST_COLUMNS, *page_qs.query.annotations]
-    db = connections[page_qs.db]
-    if statement_key is None or db.vendor != "postgresql":
-        return [TicketRow(row) for row in page_qs.values(*names)[offset : offset + limit + 1]]
-    statement = _PAGE_STATEMENTS.get(statement_key)
+    ordering and the slice) and run as it is afterwards, without building the queryset:
+    building and compiling the ORM query cost more than PostgreSQL's execution of it.
+    None: compiled each time."""
+    statement = _PAGE_STATEMENTS.get(statement_key) if statement_key is not None else None
     if statement is None:
-        values = page_qs.values(*names)[offset : offset + limit + 1]
+        queryset = page_qs()
+        names = [*LIST_COLUMNS, *queryset.query.annotations]
+        db = connections[queryset.db]
+        values = queryset.values(*names)[offset : offset + limit + 1]
+        if statement_key is None or db.vendor != "postgresql":
+            return [TicketRow(row) for row in values]
         sql, params = values.query.sql_with_params()
         if len(_PAGE_STATEMENTS) >= PAGE_STATEMENTS_MAX:
             _PAGE_STATEMENTS.clear()
-        statement = _PAGE_STATEMENTS[statement_key] = (sql, params)
-    sql, params = statement
-    with db.cursor() as cur:
+        statement = _PAGE_STATEMENTS[statement_key] = (sql, params, names, queryset.db)
+    sql, params, names, alias = statement
+    with connections[alias].cursor() as cur:
         cur.execute(sql, params)
         rows = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
     for row in rows:  # the one JSON column: Django reads jsonb as text and parses it
         if isinstance(row["tag_names"], str):
             row["tag_names"] = json.loads(row["tag_names"])
     return [TicketRow(row) for row in rows]
+
+
+# What each set of filter parameters cleans to, per process: {(parameters, the caller is
+# an agent): applied}. Cleaning reads the parameters alone (and, for `me`, whether the
+# caller is an agent), never the database; so a page whose count and statement are
+# cached builds no filter set and no queryset at all.
+_FILTERS_APPLIED: dict = {}
+FILTERS_APPLIED_MAX = 512
+
+
+def _filters_applied(organization_id, filters: Mapping, user) -> tuple[dict, Callable]:
+    """(the filters applied, a function that builds the filtered queryset once, on first
+    call). A bad value is a DomainError naming the parameter, as filterset_apply's."""
+    built: list = []
+
+    def filtered() -> QuerySet:
+        if not built:
+            built.extend(
+                filterset_apply(
+                    TicketFilterSet,
+                    filters,
+                    ticket_list_for_organization(organization_id=organization_id).prefetch_related(
+                        None
+                    ),
+                    user=user,
+                )  # fmt: skip
+            )
+        return built[0]
+
+    lists = filters.lists() if hasattr(filters, "lists") else ((k, [v]) for k, v in filters.items())
+    names = TicketFilterSet.base_filters
+    key = (
+        tuple(sorted((k, tuple(v)) for k, v in lists if k in names)),
+        getattr(user, "pk", None) is not None,
+    )
+    applied = _FILTERS_APPLIED.get(key)
+    if applied is None:
+        filtered()
+        applied = built[1]
+        if len(_FILTERS_APPLIED) >= FILTERS_APPLIED_MAX:
+            _FILTERS_APPLIED.clear()
+        _FILTERS_APPLIED[key] = applied
+    return dict(applied), filtered
 
 
 def _filter_inputs(organization_id, applied: dict, user) -> tuple:
@@ -203,36 +252,37 @@ def ticket_page_for_organization(
     page is then kept in their order when ranked by score. A cursor with another ordering
     is a DomainError naming `cursor`. Queries: the count, the page, its tags.
     """
-    queryset, applied = filterset_apply(
-        TicketFilterSet,
-        filters,
-        ticket_list_for_organization(organization_id=organization_id).prefetch_related(None),
-        user=user,
-    )
+    applied, filtered = _filters_applied(organization_id, filters, user)
     topic = topic_alert_condition(topic_words) if topic_words else None
-    if sort == "priority" and not smart_order:
-        queryset = queryset.annotate(
-            priority_rank=Case(
-                *[When(priority=k, then=Value(v)) for k, v in PRIORITY_RANK.items()],
-                output_field=IntegerField(),
+
+    def annotated() -> QuerySet:
+        queryset = filtered()
+        if sort == "priority" and not smart_order:
+            queryset = queryset.annotate(
+                priority_rank=Case(
+                    *[When(priority=k, then=Value(v)) for k, v in PRIORITY_RANK.items()],
+                    output_field=IntegerField(),
+                )
             )
-        )
-    if topic:
-        queryset = queryset.annotate(
-            matches_topic_alert=Case(When(topic, then=Value(True)), default=Value(False))
-        )
+        if topic:
+            queryset = queryset.annotate(
+                matches_topic_alert=Case(When(topic, then=Value(True)), default=Value(False))
+            )
+        return queryset
+
     # The envelope's count (see tickets/pagination.py): an inbox queue's from the cache,
     # refreshed every few seconds; any other filtering's bounded at API_FILTER_COUNT_CAP
     # rows (an estimate beyond), with the topic-alert matches, in one query.
     if topic is None and set(applied) <= QUEUE_FILTERS:
         (total, estimated), matches = (
-            queue_count(queryset, ("tickets", *_filter_inputs(organization_id, applied, user))),
+            queue_count(annotated, ("tickets", *_filter_inputs(organization_id, applied, user))),
             0,
         )
     else:
-        total, matches, estimated = bounded_count(queryset, topic, cap=filter_count_cap())
+        total, matches, estimated = bounded_count(annotated(), topic, cap=filter_count_cap())
     keyset = KEYSET_ORDERINGS.get(("smart", "desc") if smart_order else (sort, order))
-    page_qs, offset = queryset, (page - 1) * limit
+    offset = (page - 1) * limit
+    position = None
     if cursor:
         if keyset is None:
             raise DomainError(
@@ -240,12 +290,18 @@ def ticket_page_for_organization(
                 "smart_order=true.",
                 field="cursor",
             )
-        page_qs = keyset_after(queryset, keyset, cursor_decode(cursor, keyset))
+        position = cursor_decode(cursor, keyset)
         offset = 0
     related = list(select_related)
-    if related:
-        page_qs = page_qs.select_related(*related)
-    page_qs = page_qs.order_by(*_ordering(sort, order, smart_order))
+
+    def page_qs() -> QuerySet:
+        queryset = annotated()
+        if position is not None:
+            queryset = keyset_after(queryset, keyset, position)
+        if related:
+            queryset = queryset.select_related(*related)
+        return queryset.order_by(*_ordering(sort, order, smart_order))
+
     if rescore is None and not related:
         # Plain rows of what the page shows: no model instances, no search text.
         statement = None
@@ -254,9 +310,10 @@ def ticket_page_for_organization(
             statement = (*inputs, sort, order, smart_order, offset, limit)
         rows = _page_rows(page_qs, statement, offset, limit)
     else:  # model instances, for the scorer (which reads the search text, for one)
+        queryset = page_qs()
         if rescore is None:
-            page_qs = page_qs.defer(*LIST_DEFERRED)
-        rows = list(page_qs[offset : offset + limit + 1])
+            queryset = queryset.defer(*LIST_DEFERRED)
+        rows = list(queryset[offset : offset + limit + 1])
     tickets, has_more = rows[:limit], len(rows) > limit
     # The position after the last row, even on the last page: a client following the
     # change feed (sort=updated_at&order=asc) keeps it and asks again later.

@@ -98,3 +98,42 @@ def test_a_statement_is_never_another_organizations_or_callers(
         assert theirs.get("/api/v1/tickets?status=open").json()["tickets"] == []
         assert len(mine.get("/api/v1/tickets?assigned_to=me").json()["tickets"]) == 1
         assert colleague.get("/api/v1/tickets?assigned_to=me").json()["tickets"] == []
+
+
+def test_a_kept_page_builds_no_filter_set_or_queryset(require_postgres, inbox, agent, monkeypatch):
+    """With its count and statement kept, a page is answered without building the filter
+    set or the queryset (they cost more than the page's own query), and is the same."""
+    client = APIClient()
+    client.force_login(agent)
+    path = "/api/v1/tickets?status=open&limit=3"
+    first = client.get(path).json()
+    built = []
+    original = selectors.ticket_list_for_organization
+
+    def spy(**kwargs):
+        built.append(kwargs)
+        return original(**kwargs)
+
+    monkeypatch.setattr(selectors, "ticket_list_for_organization", spy)
+    assert client.get(path).json() == first
+    assert built == []
+    assert client.get("/api/v1/tickets?status=open&limit=2").status_code == 200
+    assert len(built) == 1  # a new slice: compiled from a fresh queryset
+
+
+def test_kept_cleanings_keep_every_answer(inbox, agent, key_client):
+    """What parameters clean to is kept per process; an answer never changes for it:
+    `me` stays a 400 for an API key after an agent used it, a bad value stays a 400."""
+    agent_client = APIClient()
+    agent_client.force_login(agent)
+    for _ in range(2):
+        assert len(agent_client.get("/api/v1/tickets?assigned_to=me").json()["tickets"]) == 1
+        refused = key_client.get("/api/v1/tickets?assigned_to=me")
+        assert refused.status_code == 400, refused.content
+        assert "needs an agent login" in refused.json()["detail"]
+        assert len(key_client.get("/api/v1/tickets?limit=2").json()["tickets"]) == 2
+        assert len(key_client.get("/api/v1/tickets?limit=3").json()["tickets"]) == 3
+        assert key_client.get("/api/v1/tickets?limit=abc").status_code == 400
+        assert key_client.get("/api/v1/tickets?status=nope").status_code == 400
+        both = key_client.get("/api/v1/tickets?status=open&status=pending").json()
+        assert both["filters_applied"]["status"] == "pending"  # the last value, as before
