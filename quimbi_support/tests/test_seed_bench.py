@@ -9,11 +9,12 @@ import io
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.db.models import Count
 from django.utils import timezone
 
 from quimbi_support.management.commands import seed_bench
 from rules.services import SCORE_FIELDS, scores_compute_for
-from tickets.models import Ticket
+from tickets.models import Message, Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -46,11 +47,16 @@ def _load(**options):
     call_command("seed_bench", tickets=400, messages_per_ticket=2, stdout=io.StringIO(), **options)
 
 
-def test_a_load_leaves_every_key_and_index_and_scores_each_active_ticket(require_postgres):
+@pytest.mark.parametrize("chunk", [100_000, 150], ids=["one-chunk", "chunks-in-parallel"])
+def test_a_load_leaves_every_key_and_index_and_scores_each_active_ticket(require_postgres, chunk):
     before = _schema()
-    _load()
-    assert _schema() == before
+    _load(chunk=chunk)
+    assert _schema() == before  # the lookup tables the chunks shared are gone too
     assert Ticket.objects.count() == 400
+    # Every ticket once (uneven chunks, two connections), each with its two messages.
+    assert Ticket.objects.values("external_id").distinct().count() == 400
+    per_ticket = Message.objects.values("ticket_id").annotate(n=Count("pk"))
+    assert sorted({row["n"] for row in per_ticket}) == [2] and len(per_ticket) == 400
 
     rows = list(Ticket.objects.filter(status__in=ACTIVE).values(*SCORE_FIELDS, "smart_score"))
     assert len(rows) > 100

@@ -237,6 +237,31 @@ def _in_parallel(
             pass
 
 
+# The load's lookup tables (organizations, teams and customers by number): UNLOGGED
+# tables, not TEMP ones (which only their own session sees), so that the chunks of
+# tickets and messages are written WORKERS at a time, each on a connection of its own.
+# Dropped when the load ends, however it ends.
+LOOKUPS = ("bench_org", "bench_team", "bench_customer")
+
+
+def _chunks_in_parallel(sql: str, total: int, chunk: int, progress: Progress, per=1) -> None:
+    """Run `sql` (parameters: start, stop) for each chunk of range(total), WORKERS at a
+    time, each on a connection of its own; the first failure is raised."""
+
+    def run(span: tuple[int, int]) -> None:
+        try:
+            with connections["default"].cursor() as cursor:
+                cursor.execute(sql, list(span))
+        finally:
+            connections["default"].close()
+        progress.advance((span[1] - span[0]) * per)
+
+    spans = [(start, min(start + chunk, total)) for start in range(0, total, chunk)]
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        for _ in pool.map(run, spans):
+            pass
+
+
 class Command(BaseCommand):
     help = "Load a benchmark dataset (PostgreSQL only; refuses non-benchmark databases)."
 
@@ -271,6 +296,7 @@ class Command(BaseCommand):
                 keys, dropped = self._drop_keys(), self._drop_indexes()
             self._load(orgs, tickets, messages_per_ticket, chunk, dropped)
         finally:
+            self._sql(f"DROP TABLE IF EXISTS {', '.join(LOOKUPS)}")
             self._recreate_indexes(dropped)
             self._restore_keys(keys)
         # VACUUM as autovacuum would: statistics for the planner, and the visibility map
@@ -532,8 +558,9 @@ class Command(BaseCommand):
     def _load(self, orgs, tickets, per_ticket, chunk, dropped=()):
         k = len(orgs)
         customers = max(tickets // 20, 1)
+        self._sql(f"DROP TABLE IF EXISTS {', '.join(LOOKUPS)}")
         self._sql(
-            "CREATE TEMP TABLE bench_org (n int PRIMARY KEY, id uuid, agents uuid[], "
+            "CREATE UNLOGGED TABLE bench_org (n int PRIMARY KEY, id uuid, agents uuid[], "
             "teams uuid[], policy uuid)"
         )
         for n, o in enumerate(orgs):
@@ -542,7 +569,7 @@ class Command(BaseCommand):
                 [n, o["org"].pk, o["agents"], o["teams"], o["policy"]],
             )
         # Each team's primary members: a team's assigned tickets go to them.
-        self._sql("CREATE TEMP TABLE bench_team (n int, t int, id uuid, members uuid[])")
+        self._sql("CREATE UNLOGGED TABLE bench_team (n int, t int, id uuid, members uuid[])")
         for n, o in enumerate(orgs):
             for t, (team_id, members) in enumerate(zip(o["teams"], o["members"], strict=True)):
                 self._sql(
@@ -550,7 +577,7 @@ class Command(BaseCommand):
                 )
         self._sql("CREATE INDEX ON bench_team (n, t)")
         progress = Progress("customers", customers)
-        self._sql("CREATE TEMP TABLE bench_customer (cg int PRIMARY KEY, id uuid, org uuid)")
+        self._sql("CREATE UNLOGGED TABLE bench_customer (cg int PRIMARY KEY, id uuid, org uuid)")
         self._sql(
             """
             INSERT INTO bench_customer
@@ -576,10 +603,8 @@ class Command(BaseCommand):
         subjects = "ARRAY[" + ",".join(f"'{s}'" for s in SUBJECTS) + "]"
         phrases = "ARRAY[" + ",".join(f"'{p}'" for p in PHRASES) + "]"
         progress = Progress("tickets", tickets)
-        for start in range(0, tickets, chunk):
-            stop = min(start + chunk, tickets)
-            self._sql(
-                f"""
+        _chunks_in_parallel(
+            f"""
                 INSERT INTO tickets_ticket (id, organization_id, customer_id, subject, status,
                     priority, channel, assignee_id, team_id, tag_names, smart_score,
                     score_breakdown, escalation_level, first_response_at, resolved_at,
@@ -643,15 +668,14 @@ class Command(BaseCommand):
                         AS resolved
                 ) tm
                 """,
-                [start, stop],
-            )
-            progress.advance(stop - start)
+            tickets,
+            chunk,
+            progress,
+        )
 
         progress = Progress("messages", tickets * per_ticket)
-        for start in range(0, tickets, chunk):
-            stop = min(start + chunk, tickets)
-            self._sql(
-                f"""
+        _chunks_in_parallel(
+            f"""
                 INSERT INTO tickets_message (id, organization_id, ticket_id, content,
                     from_agent, is_internal, sent_to_customer, author_name, author_email,
                     author_agent_id, author_label, channel, external_id, delivery_status,
@@ -667,9 +691,11 @@ class Command(BaseCommand):
                 WHERE t.source = 'bench' AND t.external_id >= lpad(%s::text, 9, '0')
                   AND t.external_id < lpad(%s::text, 9, '0')
                 """,
-                [start, stop],
-            )
-            progress.advance((stop - start) * per_ticket)
+            tickets,
+            chunk,
+            progress,
+            per=per_ticket,
+        )
 
         progress = Progress("events", tickets)
         self._sql(
