@@ -34,7 +34,6 @@ REBUILD_DAYS = 3
 # in all but the first; bench/README.md, "Third pass"). A year bounds the rows each
 # transaction holds in memory.
 CHUNK_DAYS = 366
-GROUPINGS = (figures.BY_ORGANIZATION, figures.BY_AGENT, figures.BY_TEAM)
 
 
 def _midnight(day: date, tz: ZoneInfo) -> datetime:
@@ -60,11 +59,11 @@ def rollup_build(*, organization_id, first_day: date, last_day: date, tz: ZoneIn
     DailyFigures.objects.filter(organization_id=organization_id, **days).delete()
     ResponseTime.objects.filter(organization_id=organization_id, **days).delete()
     rows = []
-    for grouping in GROUPINGS:
-        computed = figures.day_figures(
-            organization_id=organization_id, since=since, until=until, tz=tz, grouping=grouping
-        )
-        for (group, day), counts in computed.items():
+    by_grouping = figures.day_figures_by_grouping(
+        organization_id=organization_id, since=since, until=until, tz=tz
+    )
+    for grouping in figures.GROUPINGS:
+        for (group, day), counts in by_grouping[grouping.kind].items():
             rows.append(
                 (
                     organization_id,
