@@ -92,7 +92,9 @@ def test_admin_is_styled_under_gunicorn(tmp_path):
         deadline = time.monotonic() + 30
         while True:
             try:
-                login = requests.get(f"http://127.0.0.1:{port}/admin/login/", timeout=2)
+                # Connect quickly or retry; the first answer may be slow on a busy machine
+                # (a 2 s read timeout failed a CI run while another job loaded both cores).
+                login = requests.get(f"http://127.0.0.1:{port}/admin/login/", timeout=(2, 30))
                 break
             except requests.ConnectionError:
                 if time.monotonic() > deadline or server.poll() is not None:
