@@ -12,6 +12,7 @@ from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 
+from analytics.models import ResponseTime, RollupState
 from quimbi_support.management.commands import seed_bench
 from rules.services import SCORE_FIELDS, scores_compute_for
 from tickets.models import Message, Ticket
@@ -83,3 +84,14 @@ def test_a_load_that_fails_half_way_still_puts_the_keys_and_indexes_back(
     with pytest.raises(RuntimeError, match="the load broke"):
         _load()
     assert _schema() == before
+
+
+def test_a_reset_replaces_the_load_and_its_roll_up(require_postgres):
+    _load()
+    first = set(ResponseTime.objects.values_list("ticket_id", flat=True))
+    assert first
+    _load(reset=True)
+    assert Ticket.objects.count() == 400
+    again = set(ResponseTime.objects.values_list("ticket_id", flat=True))
+    assert again and not again & first  # the old load's facts are gone, not kept beside
+    assert RollupState.objects.count() == 1
