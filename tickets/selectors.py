@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from django.db import connections
+from django.db import connections, router
 from django.db.models import Case, Count, F, IntegerField, QuerySet, Value, When
 
 from agents.exceptions import DomainError, NotFound
@@ -136,8 +136,7 @@ def _ordering(sort: str, order: str, smart: bool) -> list:
     return [first, "created_at", "id"]
 
 
-# Compiled page statements on PostgreSQL, per process: {inputs: (sql, params, columns,
-# database alias)}.
+# Compiled page statements on PostgreSQL, per process: {inputs: (sql, params, columns)}.
 _PAGE_STATEMENTS: dict = {}
 PAGE_STATEMENTS_MAX = 512
 
@@ -164,9 +163,11 @@ def _page_rows(
         sql, params = values.query.sql_with_params()
         if len(_PAGE_STATEMENTS) >= PAGE_STATEMENTS_MAX:
             _PAGE_STATEMENTS.clear()
-        statement = _PAGE_STATEMENTS[statement_key] = (sql, params, names, queryset.db)
-    sql, params, names, alias = statement
-    with connections[alias].cursor() as cur:
+        statement = _PAGE_STATEMENTS[statement_key] = (sql, params, names)
+    sql, params, names = statement
+    # The database this read goes to now (the replica in replica_reads(), unless inside a
+    # transaction), not where the statement was first compiled: the SQL is the same.
+    with connections[router.db_for_read(Ticket)].cursor() as cur:
         cur.execute(sql, params)
         rows = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
     for row in rows:  # the one JSON column: Django reads jsonb as text and parses it

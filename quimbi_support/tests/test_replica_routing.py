@@ -22,6 +22,7 @@ from django.test.utils import CaptureQueriesContext
 
 from agents.replica import REPLICA, replica_reads
 from tickets.models import Customer, Ticket
+from tickets.selectors import ticket_page_for_organization
 
 REPLICA_CONFIGURED = REPLICA in settings.DATABASES
 pytestmark = pytest.mark.django_db(
@@ -245,3 +246,22 @@ def test_reads_in_a_transaction_stay_on_the_primary(lagging_replica, make_ticket
             assert list(Ticket.objects.values_list("subject", flat=True)) == ["On the primary"]
             assert Ticket.objects.select_for_update().count() == 1
     assert list(Ticket.objects.values_list("subject", flat=True)) == ["On the primary"]
+
+
+def test_a_kept_page_statement_reads_where_the_read_goes_now(lagging_replica, make_ticket):
+    """An inbox page's statement is compiled once (tickets.selectors); where it runs is
+    decided on each read: compiled on the replica, it still reads the primary inside a
+    transaction."""
+    make_ticket(subject="On the primary")
+    org = lagging_replica[0].organization_id
+
+    def subjects():
+        page = ticket_page_for_organization(organization_id=org, filters={}, limit=10)
+        return sorted(t.subject for t in page.tickets)
+
+    with replica_reads():
+        replicated = ["Also only on the replica", "Only on the replica"]
+        assert subjects() == replicated  # compiled here, on the replica
+        with transaction.atomic():
+            assert subjects() == ["On the primary"]  # the kept statement, on the primary
+        assert subjects() == replicated
