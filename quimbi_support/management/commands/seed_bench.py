@@ -297,7 +297,8 @@ class Command(BaseCommand):
                 keys, dropped = self._drop_keys(), self._drop_indexes()
             self._load(orgs, tickets, messages_per_ticket, chunk, dropped)
         finally:
-            # ...and this session's TEMP tables, so that a second load in one process works.
+            # The shared lookup tables, and this session's TEMP tables (so that a second
+            # load in one process works).
             self._sql(f"DROP TABLE IF EXISTS {', '.join(LOOKUPS + TEMPS)}")
             self._recreate_indexes(dropped)
             self._restore_keys(keys)
