@@ -18,23 +18,24 @@ import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 
+import orjson
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, connections, transaction
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from agents.models import Agent, Organization, Skill, Team
 from agents.services import agent_role_sync
 from analytics.rollup import rollup_refresh
+from intelligence.models import CustomerIntelligence
 from routing.models import TeamRouting
 from rules.models import Rule
 from rules.services import SCORE_FIELDS, scores_compute_for
 from sla.models import BusinessCalendar, SLAPolicy
 from sla.policies import calendar_save, policy_save
 from tickets import lifecycle
-from tickets.models import Ticket
+from tickets.models import Customer, Ticket
 
 PREFIX = "bench-"
 TABLES = [
@@ -216,17 +217,22 @@ def _if_not_exists(ddl: str) -> str:
 
 
 def _in_parallel(
-    statements: list[str], progress: Progress | None = None, setup: str = "", workers=WORKERS
+    statements: list[str],
+    progress: Progress | None = None,
+    setup: str = "",
+    workers=WORKERS,
+    params: list | None = None,
 ) -> None:
-    """Run independent DDL statements WORKERS at a time, each thread on its own
-    connection (closed when it is done); the first failure is raised."""
+    """Run independent statements WORKERS at a time, each thread on its own connection
+    (closed when it is done); the first failure is raised. With `params` (even []), the
+    statements are parsed for placeholders (`%%` is a literal %); DDL is sent as it is."""
 
     def run(sql: str) -> None:
         try:
             with connections["default"].cursor() as cursor:
                 if setup:
                     cursor.execute(setup)
-                cursor.execute(sql)
+                cursor.execute(sql, params)
         finally:
             connections["default"].close()
         if progress is not None:
@@ -263,6 +269,35 @@ def _chunks_in_parallel(sql: str, total: int, chunk: int, progress: Progress, pe
             pass
 
 
+# What the scorer reads of an active ticket (rules.services.SCORE_FIELDS, under the same
+# names), with the SLA summary from the load's bench_sla instead of the ticket's columns,
+# which the scores' UPDATE fills. A field added to SCORE_FIELDS without a column here is
+# a KeyError at import.
+SCORE_COLUMNS = {
+    "id": "t.id",
+    "organization_id": "t.organization_id",
+    "status": "t.status",
+    "priority": "t.priority",
+    "channel": "t.channel",
+    "created_at": "t.created_at",
+    "search_text": "t.search_text",
+    "sla_status": "s.state",
+    "sla_due_at": "s.due",
+    "customer__tier": "c.tier",
+    "customer__intelligence__lifetime_value": "i.lifetime_value",
+    "customer__intelligence__churn_score": "i.churn_score",
+}
+SCORE_ROW_NAMES = SCORE_FIELDS
+SCORE_ROWS_SQL = f"""
+SELECT {", ".join(SCORE_COLUMNS[name] for name in SCORE_ROW_NAMES)}
+  FROM {Ticket._meta.db_table} t
+  JOIN {Customer._meta.db_table} c ON c.id = t.customer_id
+  LEFT JOIN {CustomerIntelligence._meta.db_table} i ON i.customer_id = t.customer_id
+  LEFT JOIN bench_sla s ON s.ticket_id = t.id
+ WHERE t.status = ANY(%s)
+"""
+
+
 class Command(BaseCommand):
     help = "Load a benchmark dataset (PostgreSQL only; refuses non-benchmark databases)."
 
@@ -295,7 +330,7 @@ class Command(BaseCommand):
         try:
             with transaction.atomic():  # all of them dropped, or none
                 keys, dropped = self._drop_keys(), self._drop_indexes()
-            self._load(orgs, tickets, messages_per_ticket, chunk, dropped)
+            self._load(orgs, tickets, messages_per_ticket, chunk, dropped, keys)
         finally:
             # The shared lookup tables, and this session's TEMP tables (so that a second
             # load in one process works).
@@ -503,15 +538,24 @@ class Command(BaseCommand):
                 cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
         return unique + foreign
 
-    def _restore_keys(self, keys):
-        """Add the keys back, each checked against every loaded row: the primary keys and
-        unique constraints, then the foreign keys (which need them), WORKERS at a time."""
-        progress = Progress("keys", len(keys))
+    def _restore_keys(self, keys, label="keys", workers=WORKERS):
+        """Add the keys back (those not there: a key added already is left as it is), each
+        checked against every loaded row: the primary keys and unique constraints, then
+        the foreign keys (which need them), `workers` at a time."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT conrelid::regclass::text, conname FROM pg_constraint "
+                "WHERE conrelid::regclass::text = ANY(%s)",
+                [sorted({table for table, _, _ in keys})],
+            )
+            there = set(cursor.fetchall())
+        keys = [k for k in keys if (k[0], k[1]) not in there]
+        progress = Progress(label, len(keys))
         unique = [k for k in keys if not k[2].startswith("FOREIGN KEY")]
         foreign = [k for k in keys if k[2].startswith("FOREIGN KEY")]
         for batch in (unique, foreign):
             statements = [f'ALTER TABLE {t} ADD CONSTRAINT "{n}" {d}' for t, n, d in batch]
-            _in_parallel(statements, progress)
+            _in_parallel(statements, progress, workers=workers)
 
     def _drop_indexes(self) -> list[tuple[str, str]]:
         """Drop the other indexes (the unique ones of conditional constraints too), after
@@ -532,10 +576,12 @@ class Command(BaseCommand):
                 cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
         return dropped
 
-    def _indexes_apart(self, dropped):
-        """_recreate_indexes on one connection of this thread's own, closed after."""
+    def _indexes_apart(self, dropped, keys):
+        """_recreate_indexes, then _restore_keys, one at a time on connections of this
+        thread's own, closed after."""
         try:
             self._recreate_indexes(dropped, "indexes, while scoring", workers=1)
+            self._restore_keys(keys, "keys, while scoring", workers=1)
         finally:
             connections["default"].close()
 
@@ -561,7 +607,7 @@ class Command(BaseCommand):
         with connection.cursor() as cursor:
             cursor.execute(sql, params or [])
 
-    def _load(self, orgs, tickets, per_ticket, chunk, dropped=()):
+    def _load(self, orgs, tickets, per_ticket, chunk, dropped=(), keys=()):
         k = len(orgs)
         customers = max(tickets // 20, 1)
         self._sql(f"DROP TABLE IF EXISTS {', '.join(LOOKUPS)}")
@@ -703,22 +749,12 @@ class Command(BaseCommand):
             per=per_ticket,
         )
 
-        progress = Progress("events", tickets)
-        self._sql(
-            """
-            INSERT INTO tickets_ticketevent (organization_id, ticket_id, kind, version,
-                actor_id, actor_label, payload, created_at, handled_at)
-            SELECT organization_id, id, 'ticket.created', 1, NULL, 'seed_bench', '{}',
-                   created_at, created_at
-            FROM tickets_ticket
-            """
-        )
-        progress.advance(tickets)
-
-        # SLA clocks of active tickets: first response (not yet answered) and resolution.
+        # The rest of the rows, from the tickets: independent statements, run WORKERS at a
+        # time (one of them alone leaves a core idle).
         active = Ticket.objects.filter(status__in=["open", "in_progress", "pending"]).count()
-        progress = Progress("sla clocks", active)
-        self._sql(
+        statements = [
+            # SLA clocks of active tickets: first response (not yet answered) and
+            # resolution.
             """
             INSERT INTO sla_slaclock (organization_id, ticket_id, policy_id, metric, status,
                 is_open, target_seconds, started_at, segment_started_at, consumed_seconds,
@@ -750,8 +786,19 @@ class Command(BaseCommand):
                                        ('resolution', interval '2 days')) m(metric, target)
             WHERE t.status IN ('open', 'in_progress', 'pending')
               AND (m.metric = 'resolution' OR t.first_response_at IS NULL)
+            """,
+            # One `ticket.created` event per ticket.
             """
-        )
+            INSERT INTO tickets_ticketevent (organization_id, ticket_id, kind, version,
+                actor_id, actor_label, payload, created_at, handled_at)
+            SELECT organization_id, id, 'ticket.created', 1, NULL, 'seed_bench', '{}',
+                   created_at, created_at
+            FROM tickets_ticket
+            """,
+            *self._work(),
+        ]
+        _in_parallel(statements, Progress("events and history", len(statements)), params=[])
+        # The open clocks' summary, read by the scoring (a TEMP table: this session's).
         self._sql(
             """
             CREATE TEMP TABLE bench_sla AS
@@ -766,13 +813,16 @@ class Command(BaseCommand):
         )
         self._sql("CREATE UNIQUE INDEX ON bench_sla (ticket_id)")
         self._sql("ANALYZE bench_sla")
-        progress.advance(active)
-        self._work(tickets)
         # The scorer is Python on one core: meanwhile the other tables' indexes build on
-        # the other (the tickets' wait for the scores' UPDATE, in handle()).
+        # the other (the tickets' wait for the scores' UPDATE, in handle()), and then their
+        # primary keys and unique constraints, but for the tables the scoring reads (an
+        # ALTER TABLE would wait for its transaction). The foreign keys wait for all of
+        # them, in handle().
         others = [d for d in dropped if _index_table(d[1]) != "tickets_ticket"]
+        scored = ("tickets_ticket", "tickets_customer")
+        unique = [k for k in keys if not k[2].startswith("FOREIGN KEY") and k[0] not in scored]
         with ThreadPoolExecutor(max_workers=1) as pool:
-            early = pool.submit(self._indexes_apart, others)
+            early = pool.submit(self._indexes_apart, others, unique)
             try:
                 self._scores(active)
             finally:
@@ -784,43 +834,35 @@ class Command(BaseCommand):
         left them: every row is scored by the worker's own scorer (scores_compute_for, with
         the organization's weights and rules), and all are written in one UPDATE while the
         tickets have no secondary index (scores_refresh's random-order batches of 2,000
-        took 222 to 352 s here; bench/README.md, "Third pass")."""
+        took 222 to 352 s here; bench/README.md, "Third pass"). The rows are read with one
+        fixed statement through a server-side cursor (the same SCORE_FIELDS the worker
+        reads) and the breakdowns written with orjson: the ORM's row iterator and the
+        standard json module were a third of this phase's Python time."""
         progress = Progress("smart scores", active)
         self._sql(
             "CREATE TEMP TABLE bench_score (id uuid, state text, due timestamptz, "
             "score float8, breakdown jsonb)"
         )
-        sla = "(SELECT {} FROM bench_sla WHERE bench_sla.ticket_id = tickets_ticket.id)"
-        rows = (
-            Ticket.objects.filter(status__in=lifecycle.ACTIVE_STATUSES)
-            .annotate(sla_state=RawSQL(sla.format("state"), []))
-            .annotate(sla_due=RawSQL(sla.format("due"), []))
-            .values(*(f for f in SCORE_FIELDS if not f.startswith("sla_")), "sla_state", "sla_due")
-            .order_by()
-        )
-        now, contexts, batch = timezone.now(), {}, []
-
-        def write():
-            for row in batch:
-                row["sla_status"], row["sla_due_at"] = row.pop("sla_state"), row.pop("sla_due")
-            sla_of = {row["id"]: (row["sla_status"], row["sla_due_at"]) for row in batch}
-            # Scored first: the first batch loads the organization's rules, and no query
-            # can run on the connection while a COPY is open.
-            scored = scores_compute_for(batch, now=now, contexts=contexts)
-            copy_sql = "COPY bench_score (id, state, due, score, breakdown) FROM STDIN"
-            with connection.cursor() as cursor, cursor.copy(copy_sql) as copy:
-                for pk, score, breakdown in scored:
-                    copy.write_row((pk, *sla_of[pk], score, json.dumps(breakdown)))
-            progress.advance(len(batch))
-            batch.clear()
-
+        now, contexts = timezone.now(), {}
+        statuses = list(lifecycle.ACTIVE_STATUSES)
+        copy_sql = "COPY bench_score (id, state, due, score, breakdown) FROM STDIN"
         with transaction.atomic():  # the server-side cursor lives in this transaction
-            for row in rows.iterator(chunk_size=chunk):
-                batch.append(row)
-                if len(batch) == chunk:
-                    write()
-            if batch:
-                write()
+            connection.ensure_connection()
+            with connection.connection.cursor(name="bench_scores") as rows:
+                rows.itersize = chunk
+                rows.execute(SCORE_ROWS_SQL, [statuses])
+                while batch := rows.fetchmany(chunk):
+                    batch = [dict(zip(SCORE_ROW_NAMES, row, strict=True)) for row in batch]
+                    sla_of = {row["id"]: (row["sla_status"], row["sla_due_at"]) for row in batch}
+                    # Scored first: the first batch loads the organization's rules, and no
+                    # query can run on the connection while a COPY is open.
+                    scored = scores_compute_for(batch, now=now, contexts=contexts)
+                    with connection.cursor() as cursor, cursor.copy(copy_sql) as copy:
+                        for pk, score, breakdown in scored:
+                            copy.write_row(
+                                (pk, *sla_of[pk], score, orjson.dumps(breakdown).decode())
+                            )
+                    progress.advance(len(batch))
         self._sql(
             """
             UPDATE tickets_ticket t SET sla_status = coalesce(s.state, ''), sla_due_at = s.due,
@@ -829,15 +871,16 @@ class Command(BaseCommand):
             """
         )
 
-    def _work(self, tickets):
+    def _work(self) -> list[str]:
         """The workforce's traces (issue 13's analytics): one Assignment per assigned
         ticket (5% also a transfer), CSAT ratings on 40% of the resolved and closed
         tickets, and for the last 130 days the status-change events (resolutions, 4%
-        reopened first) and the decided first-response and resolution SLA clocks."""
-        progress = Progress("assignments", tickets)
+        reopened first) and the decided first-response and resolution SLA clocks: the
+        statements, independent of each other (they read the tickets and the lookups)."""
+        statements = []
         # The first assignment: by the team's strategy when it routes automatically; a
         # transferred ticket (1 in 20) went to another agent first.
-        self._sql(
+        statements.append(
             """
             INSERT INTO tickets_assignment (ticket_id, from_agent_id, to_agent_id,
                 from_team_id, to_team_id, by_id, kind, reason, explanation,
@@ -859,7 +902,7 @@ class Command(BaseCommand):
             WHERE t.assignee_id IS NOT NULL
             """
         )
-        self._sql(
+        statements.append(
             """
             INSERT INTO tickets_assignment (ticket_id, from_agent_id, to_agent_id,
                 from_team_id, to_team_id, by_id, kind, reason, explanation,
@@ -873,10 +916,8 @@ class Command(BaseCommand):
             WHERE t.assignee_id IS NOT NULL AND t.external_id::bigint %% 20 = 3
             """
         )
-        progress.advance(tickets)
 
-        progress = Progress("csat ratings", tickets)
-        self._sql(
+        statements.append(
             """
             INSERT INTO tickets_satisfaction (organization_id, ticket_id, rating, comment,
                 rated_at)
@@ -890,13 +931,11 @@ class Command(BaseCommand):
             WHERE t.status IN ('resolved', 'closed') AND t.external_id::bigint %% 5 < 2
             """
         )
-        progress.advance(tickets)
 
-        progress = Progress("recent history", tickets)
         recent = "t.created_at >= now() - interval '130 days'"
         # Status changes: the resolution (and the close), and 1 in 25 resolved, reopened
         # and resolved again.
-        self._sql(
+        statements.append(
             f"""
             INSERT INTO tickets_ticketevent (organization_id, ticket_id, kind, version,
                 actor_id, actor_label, payload, created_at, handled_at)
@@ -918,7 +957,7 @@ class Command(BaseCommand):
         )
         # Decided clocks: first responses (4 hours) and resolutions (2 days), met or
         # breached and met late; business time taken as 60% of the calendar time.
-        self._sql(
+        statements.append(
             f"""
             INSERT INTO sla_slaclock (organization_id, ticket_id, policy_id, metric, status,
                 is_open, target_seconds, started_at, segment_started_at, consumed_seconds,
@@ -944,4 +983,4 @@ class Command(BaseCommand):
             WHERE {recent} AND m.done_at IS NOT NULL
             """
         )
-        progress.advance(tickets)
+        return statements
