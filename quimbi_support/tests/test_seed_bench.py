@@ -5,6 +5,8 @@ and so checked against every row), even when the load fails half-way, and every 
 ticket must carry the score the worker's own scorer gives it."""
 
 import io
+import os
+import signal
 
 import pytest
 from django.core.management import call_command
@@ -84,6 +86,22 @@ def test_a_load_that_fails_half_way_still_puts_the_keys_and_indexes_back(
     with pytest.raises(RuntimeError, match="the load broke"):
         _load()
     assert _schema() == before
+
+
+def test_a_load_stopped_by_sigterm_still_puts_the_keys_and_indexes_back(
+    require_postgres, monkeypatch
+):
+    """`kill` (or a runner's timeout) mid-load: the keys and indexes go back before it
+    exits, so the next load has them to drop and rebuild."""
+    before, handler = _schema(), signal.getsignal(signal.SIGTERM)
+    monkeypatch.setattr(
+        seed_bench.Command, "_work", lambda self: os.kill(os.getpid(), signal.SIGTERM) or []
+    )
+    with pytest.raises(SystemExit) as stopped:
+        _load()
+    assert stopped.value.code == 128 + signal.SIGTERM
+    assert _schema() == before
+    assert signal.getsignal(signal.SIGTERM) == handler  # as it was
 
 
 def test_a_reset_replaces_the_load_and_its_roll_up(require_postgres):

@@ -13,7 +13,9 @@ slug does not start with `bench-`), and refuses a second load unless `--reset`.
 """
 
 import json
+import signal
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -199,6 +201,25 @@ def phase(label: str):
     PHASES[label] = round(time.monotonic() - started, 1)
 
 
+@contextmanager
+def _terminated_as_exit():
+    """SIGTERM (`kill`, a runner's timeout) raised as SystemExit while it lasts, so that the
+    load's `finally` puts back the keys and indexes it dropped: a killed load used to leave
+    the tables without them, and the next load, finding none to drop, rebuilt none."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 # Statements that rebuild indexes and keys run this many at a time, each on a connection
 # of its own: one per core here (2), as the bare load's `pg_restore -j 2` does.
 WORKERS = 2
@@ -327,16 +348,17 @@ class Command(BaseCommand):
         started = time.monotonic()
         orgs = [self._organization(i) for i in range(organizations)]
         keys, dropped = [], []
-        try:
-            with transaction.atomic():  # all of them dropped, or none
-                keys, dropped = self._drop_keys(), self._drop_indexes()
-            self._load(orgs, tickets, messages_per_ticket, chunk, dropped, keys)
-        finally:
-            # The shared lookup tables, and this session's TEMP tables (so that a second
-            # load in one process works).
-            self._sql(f"DROP TABLE IF EXISTS {', '.join(LOOKUPS + TEMPS)}")
-            self._recreate_indexes(dropped)
-            self._restore_keys(keys)
+        with _terminated_as_exit():
+            try:
+                with transaction.atomic():  # all of them dropped, or none
+                    keys, dropped = self._drop_keys(), self._drop_indexes()
+                self._load(orgs, tickets, messages_per_ticket, chunk, dropped, keys)
+            finally:
+                # The shared lookup tables, and this session's TEMP tables (so that a
+                # second load in one process works).
+                self._sql(f"DROP TABLE IF EXISTS {', '.join(LOOKUPS + TEMPS)}")
+                self._recreate_indexes(dropped)
+                self._restore_keys(keys)
         # VACUUM as autovacuum would: statistics for the planner, and the visibility map
         # that lets counts run as index-only scans.
         with phase("vacuum"), connection.cursor() as cursor:
