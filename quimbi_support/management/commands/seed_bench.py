@@ -25,19 +25,19 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, connections, transaction
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from agents.models import Agent, Organization, Skill, Team
 from agents.services import agent_role_sync
 from analytics.rollup import rollup_refresh
-from intelligence.models import CustomerIntelligence
 from routing.models import TeamRouting
 from rules.models import Rule
 from rules.services import SCORE_FIELDS, scores_compute_for
 from sla.models import BusinessCalendar, SLAPolicy
 from sla.policies import calendar_save, policy_save
 from tickets import lifecycle
-from tickets.models import Customer, Ticket
+from tickets.models import Ticket
 
 PREFIX = "bench-"
 TABLES = [
@@ -288,35 +288,6 @@ def _chunks_in_parallel(sql: str, total: int, chunk: int, progress: Progress, pe
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         for _ in pool.map(run, spans):
             pass
-
-
-# What the scorer reads of an active ticket (rules.services.SCORE_FIELDS, under the same
-# names), with the SLA summary from the load's bench_sla instead of the ticket's columns,
-# which the scores' UPDATE fills. A field added to SCORE_FIELDS without a column here is
-# a KeyError at import.
-SCORE_COLUMNS = {
-    "id": "t.id",
-    "organization_id": "t.organization_id",
-    "status": "t.status",
-    "priority": "t.priority",
-    "channel": "t.channel",
-    "created_at": "t.created_at",
-    "search_text": "t.search_text",
-    "sla_status": "s.state",
-    "sla_due_at": "s.due",
-    "customer__tier": "c.tier",
-    "customer__intelligence__lifetime_value": "i.lifetime_value",
-    "customer__intelligence__churn_score": "i.churn_score",
-}
-SCORE_ROW_NAMES = SCORE_FIELDS
-SCORE_ROWS_SQL = f"""
-SELECT {", ".join(SCORE_COLUMNS[name] for name in SCORE_ROW_NAMES)}
-  FROM {Ticket._meta.db_table} t
-  JOIN {Customer._meta.db_table} c ON c.id = t.customer_id
-  LEFT JOIN {CustomerIntelligence._meta.db_table} i ON i.customer_id = t.customer_id
-  LEFT JOIN bench_sla s ON s.ticket_id = t.id
- WHERE t.status = ANY(%s)
-"""
 
 
 class Command(BaseCommand):
@@ -856,35 +827,43 @@ class Command(BaseCommand):
         left them: every row is scored by the worker's own scorer (scores_compute_for, with
         the organization's weights and rules), and all are written in one UPDATE while the
         tickets have no secondary index (scores_refresh's random-order batches of 2,000
-        took 222 to 352 s here; bench/README.md, "Third pass"). The rows are read with one
-        fixed statement through a server-side cursor (the same SCORE_FIELDS the worker
-        reads) and the breakdowns written with orjson: the ORM's row iterator and the
-        standard json module were a third of this phase's Python time."""
+        took 222 to 352 s here; bench/README.md, "Third pass")."""
         progress = Progress("smart scores", active)
         self._sql(
             "CREATE TEMP TABLE bench_score (id uuid, state text, due timestamptz, "
             "score float8, breakdown jsonb)"
         )
-        now, contexts = timezone.now(), {}
-        statuses = list(lifecycle.ACTIVE_STATUSES)
-        copy_sql = "COPY bench_score (id, state, due, score, breakdown) FROM STDIN"
+        sla = "(SELECT {} FROM bench_sla WHERE bench_sla.ticket_id = tickets_ticket.id)"
+        rows = (
+            Ticket.objects.filter(status__in=lifecycle.ACTIVE_STATUSES)
+            .annotate(sla_state=RawSQL(sla.format("state"), []))
+            .annotate(sla_due=RawSQL(sla.format("due"), []))
+            .values(*(f for f in SCORE_FIELDS if not f.startswith("sla_")), "sla_state", "sla_due")
+            .order_by()
+        )
+        now, contexts, batch = timezone.now(), {}, []
+
+        def write():
+            for row in batch:
+                row["sla_status"], row["sla_due_at"] = row.pop("sla_state"), row.pop("sla_due")
+            sla_of = {row["id"]: (row["sla_status"], row["sla_due_at"]) for row in batch}
+            # Scored first: the first batch loads the organization's rules, and no query
+            # can run on the connection while a COPY is open.
+            scored = scores_compute_for(batch, now=now, contexts=contexts)
+            copy_sql = "COPY bench_score (id, state, due, score, breakdown) FROM STDIN"
+            with connection.cursor() as cursor, cursor.copy(copy_sql) as copy:
+                for pk, score, breakdown in scored:
+                    copy.write_row((pk, *sla_of[pk], score, orjson.dumps(breakdown).decode()))
+            progress.advance(len(batch))
+            batch.clear()
+
         with transaction.atomic():  # the server-side cursor lives in this transaction
-            connection.ensure_connection()
-            with connection.connection.cursor(name="bench_scores") as rows:
-                rows.itersize = chunk
-                rows.execute(SCORE_ROWS_SQL, [statuses])
-                while batch := rows.fetchmany(chunk):
-                    batch = [dict(zip(SCORE_ROW_NAMES, row, strict=True)) for row in batch]
-                    sla_of = {row["id"]: (row["sla_status"], row["sla_due_at"]) for row in batch}
-                    # Scored first: the first batch loads the organization's rules, and no
-                    # query can run on the connection while a COPY is open.
-                    scored = scores_compute_for(batch, now=now, contexts=contexts)
-                    with connection.cursor() as cursor, cursor.copy(copy_sql) as copy:
-                        for pk, score, breakdown in scored:
-                            copy.write_row(
-                                (pk, *sla_of[pk], score, orjson.dumps(breakdown).decode())
-                            )
-                    progress.advance(len(batch))
+            for row in rows.iterator(chunk_size=chunk):
+                batch.append(row)
+                if len(batch) == chunk:
+                    write()
+            if batch:
+                write()
         self._sql(
             """
             UPDATE tickets_ticket t SET sla_status = coalesce(s.state, ''), sla_due_at = s.due,
